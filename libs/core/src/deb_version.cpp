@@ -46,12 +46,9 @@ inline int sign(int v) noexcept { return (v > 0) - (v < 0); }
 // dpkg's verrevcmp on views. Both sides agree up to their common prefix, so comparison starts
 // there, backed up to the start of the digit run it may cut (a digit run compares as a whole;
 // non-digit characters compare one by one and carry no state).
-int verrevcmp(std::string_view a, std::string_view b) noexcept {
-  std::size_t k = detail::common_prefix(a, b);
-  if (k == a.size() && k == b.size()) return 0;
-  while (k > 0 && is_digit(a[k - 1])) --k;
-  std::size_t i = k;
-  std::size_t j = k;
+// `start` must be a place where both strings agree on everything before it and that is not
+// inside a digit run.
+int verrevcmp_at(std::string_view a, std::string_view b, std::size_t i, std::size_t j) noexcept {
   const std::size_t na = a.size();
   const std::size_t nb = b.size();
   while (i < na || j < nb) {
@@ -76,6 +73,116 @@ int verrevcmp(std::string_view a, std::string_view b) noexcept {
   }
   return 0;
 }
+
+int verrevcmp_from(std::string_view a, std::string_view b, std::size_t start) noexcept {
+  return verrevcmp_at(a, b, start, start);
+}
+
+int verrevcmp(std::string_view a, std::string_view b) noexcept {
+  const std::size_t k = detail::common_prefix(a, b);
+  if (k == a.size() && k == b.size()) return 0;
+  return verrevcmp_from(a, b, detail::digit_run_start(a, k));
+}
+
+#if defined(__SSE2__)
+// compare_deb for the common case, from one 16-byte load per string: both at most 16 bytes,
+// no epoch, no white space or control bytes, no empty revision. Returns 2 when it cannot
+// decide (the caller takes the general path). Every mask is computed once from the two
+// vectors; only the short tail after the first difference is walked byte by byte.
+inline int compare_short(std::string_view a, std::string_view b) noexcept {
+  const std::size_t na = a.size();
+  const std::size_t nb = b.size();
+  if (((na - 1) | (nb - 1)) >= 16) return 2;  // empty, or longer than 16
+  const __m128i xa = detail::load16(a.data(), na);
+  const __m128i xb = detail::load16(b.data(), nb);
+  const unsigned va = (1u << na) - 1;
+  const unsigned vb = (1u << nb) - 1;
+  const __m128i colon = _mm_set1_epi8(':');
+  const __m128i hyphen = _mm_set1_epi8('-');
+  const __m128i space = _mm_set1_epi8(0x20);
+  const auto mask = [](__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); };
+  const unsigned special_a =
+      (mask(_mm_cmpeq_epi8(xa, colon)) | mask(_mm_cmpeq_epi8(_mm_min_epu8(xa, space), xa))) & va;
+  const unsigned special_b =
+      (mask(_mm_cmpeq_epi8(xb, colon)) | mask(_mm_cmpeq_epi8(_mm_min_epu8(xb, space), xb))) & vb;
+  if ((special_a | special_b) != 0) return 2;
+
+  const unsigned ha = mask(_mm_cmpeq_epi8(xa, hyphen)) & va;
+  const unsigned hb = mask(_mm_cmpeq_epi8(xb, hyphen)) & vb;
+  // Upstream ends at the last '-' (or the end); the revision follows it.
+  // Bit scans on x | 1 cannot meet zero, so they compile to one instruction and no branch.
+  const auto highest = [](unsigned x) { return static_cast<std::size_t>(31 - __builtin_clz(x | 1u)); };
+  const std::size_t ua = ha != 0 ? highest(ha) : na;
+  const std::size_t ub = hb != 0 ? highest(hb) : nb;
+  if (ua == 0 || ub == 0 || ua + 1 == na || ub + 1 == nb) return 2;  // errors: general path
+
+  const std::size_t common = na < nb ? na : nb;
+  const unsigned diff = ~mask(_mm_cmpeq_epi8(xa, xb)) & ((1u << common) - 1);
+  const auto k = static_cast<std::size_t>(__builtin_ctz(diff | (1u << common)));
+  const unsigned digits = detail::digit_mask(xa);
+  // Backs `at` up to the start of the digit run of a that it cuts.
+  // Without a branch: the highest non-digit below `at` is at - 1 itself when a[at - 1] is
+  // not a digit, which gives `at` back.
+  const auto run_start = [digits, highest](std::size_t at) -> std::size_t {
+    const unsigned non_digits = ~digits & ((1u << at) - 1);
+    return non_digits != 0 ? highest(non_digits) + 1 : 0;
+  };
+
+  const unsigned digits_b = detail::digit_mask(xb);
+  const __m128i zero = _mm_set1_epi8('0');
+  const unsigned zeros_a = mask(_mm_cmpeq_epi8(xa, zero)) & va;
+  const unsigned zeros_b = mask(_mm_cmpeq_epi8(xb, zero)) & vb;
+  // Most comparisons are decided by the digit runs that start at the segment where the strings
+  // first differ (s: the same offset in both). Runs, leading zeros and the first difference
+  // all come from the masks; loops and their mispredicted exits are left for the rest.
+  // Returns -1/1 when decided, 0 to continue with the scalar loop from s.
+  const auto digit_runs = [&](std::size_t s) -> int {
+    const unsigned da = (digits & va) >> s;
+    const unsigned db = (digits_b & vb) >> s;
+    if ((da & db & 1u) == 0) return 0;  // not two digit runs
+    const auto run_a = static_cast<std::size_t>(__builtin_ctz(~da));
+    const auto run_b = static_cast<std::size_t>(__builtin_ctz(~db));
+    const auto za = static_cast<std::size_t>(__builtin_ctz(~(zeros_a >> s)));
+    const auto zb = static_cast<std::size_t>(__builtin_ctz(~(zeros_b >> s)));
+    const std::size_t fa = za < run_a ? za : run_a;
+    const std::size_t fb = zb < run_b ? zb : run_b;
+    const std::size_t len_a = run_a - fa;
+    const std::size_t len_b = run_b - fb;
+    if (len_a != len_b) return len_a > len_b ? 1 : -1;
+    // Same number of significant digits behind the same number of zeros: the first differing
+    // byte decides if it lies inside the runs.
+    if (fa != fb || k >= s + run_a) return 0;
+    return a[k] < b[k] ? -1 : 1;
+  };
+
+  if (ua == ub && k > ua) {
+    // Same upstream: the revisions decide, and they start at the same offset.
+    const std::size_t r = ua + 1;
+    const std::string_view ra(a.data() + r, na - r);
+    const std::string_view rb(b.data() + r, nb - r);
+    if (k == na && k == nb) return 0;
+    const std::size_t start = run_start(k);
+    if (const int d = digit_runs(start); d != 0) return d;
+    return verrevcmp_from(ra, rb, start - r);
+  }
+  const std::string_view up_a(a.data(), ua);
+  const std::string_view up_b(b.data(), ub);
+  std::size_t kk = k < ua ? k : ua;
+  kk = kk < ub ? kk : ub;
+  if (kk == ua && kk == ub) {
+    // Equal upstreams at different offsets cannot happen (ua == ub above), so this is the
+    // case of two upstreams that are equal: compare the revisions from their start.
+    return verrevcmp(a.substr(ua + (ua < na)), b.substr(ub + (ub < nb)));
+  }
+  const std::size_t start = run_start(kk);
+  int r = digit_runs(start);
+  if (r == 0) r = verrevcmp_from(up_a, up_b, start);
+  if (r != 0) return r;
+  const std::string_view ra = ua < na ? a.substr(ua + 1) : std::string_view();
+  const std::string_view rb = ub < nb ? b.substr(ub + 1) : std::string_view();
+  return verrevcmp(ra, rb);
+}
+#endif
 
 // The common case in one pass and without building a Result: no white space or control
 // bytes, an epoch of at most 9 digits, non-empty parts. Anything else (including every
@@ -241,6 +348,9 @@ int compare(const DebVersion& a, const DebVersion& b) noexcept {
 }
 
 Result<int> compare_deb(std::string_view a, std::string_view b) {
+#if defined(__SSE2__)
+  if (const int r = compare_short(a, b); r != 2) return r;
+#endif
   DebVersion qa;
   DebVersion qb;
   if (quick_parse(a, qa) && quick_parse(b, qb)) return compare(qa, qb);

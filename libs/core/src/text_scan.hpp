@@ -51,11 +51,9 @@ struct Landmarks {
 
 #if defined(__SSE2__)
 
-/// Loads s[i, i + min(16, n - i)) into a vector, zero-padded, without reading past the end of
-/// the string (overlapping fixed-size loads: a variable-length memcpy costs more than a whole
-/// comparison).
-inline __m128i load_upto16(const char* p, std::size_t rem) noexcept {
-  if (rem >= 16) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+/// s[0, min(16, rem)) zero-padded, without touching a byte past the end (overlapping
+/// fixed-size loads: a variable-length memcpy costs more than a whole comparison).
+inline __m128i load_upto16_exact(const char* p, std::size_t rem) noexcept {
   std::uint64_t lo = 0;
   std::uint64_t hi = 0;
   if (rem > 8) {
@@ -79,15 +77,53 @@ inline __m128i load_upto16(const char* p, std::size_t rem) noexcept {
   return _mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo));
 }
 
+/// Sixteen bytes from p, of which the first min(16, rem) are the string's: callers mask the
+/// others off and never use them. When fewer than 16 remain, the load still reads 16 bytes if
+/// they lie in the 4 KiB page that holds p, which cannot fault; the address sanitizer is told
+/// not to check this one load because it may cover a neighbouring object's bytes. Only a
+/// string ending near a page boundary takes the exact, slower path. Versions are short, so
+/// this turns most scans into one load and no length-dependent branches.
+__attribute__((no_sanitize_address)) inline __m128i load16(const char* p,
+                                                            std::size_t rem) noexcept {
+  if ((reinterpret_cast<std::uintptr_t>(p) & 4095) <= 4096 - 16 || rem >= 16) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  }
+  return load_upto16_exact(p, rem);
+}
+
+inline unsigned valid_mask(std::size_t rem) noexcept {
+  return rem >= 16 ? 0xffffu : (1u << rem) - 1;
+}
+
+/// Bit i set when byte i of x is an ASCII digit.
+inline unsigned digit_mask(__m128i x) noexcept {
+  const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)));
+}
+
+/// Start of the run of digits that ends at s[k - 1] (k when s[k - 1] is not a digit).
+inline std::size_t digit_run_start(std::string_view s, std::size_t k) noexcept {
+  while (k > 0) {
+    const std::size_t base = k >= 16 ? k - 16 : 0;
+    const std::size_t len = k - base;
+    const unsigned non_digits = ~digit_mask(load16(s.data() + base, s.size() - base)) &
+                                valid_mask(len);
+    if (non_digits != 0) return base + static_cast<std::size_t>(32 - std::countl_zero(non_digits));
+    k = base;
+  }
+  return 0;
+}
+
 /// Length of the longest common prefix, sixteen bytes at a time.
 inline std::size_t common_prefix(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = a.size() < b.size() ? a.size() : b.size();
   for (std::size_t i = 0; i < n; i += 16) {
     const std::size_t rem = n - i;
-    const __m128i x = load_upto16(a.data() + i, rem);
-    const __m128i y = load_upto16(b.data() + i, rem);
-    const unsigned valid = rem >= 16 ? 0xffffu : (1u << rem) - 1;
-    const unsigned diff = ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y))) & valid;
+    const __m128i x = load16(a.data() + i, rem);
+    const __m128i y = load16(b.data() + i, rem);
+    const unsigned diff =
+        ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y))) & valid_mask(rem);
     if (diff != 0) return i + static_cast<std::size_t>(std::countr_zero(diff));
   }
   return n;
@@ -104,8 +140,8 @@ inline Landmarks find_landmarks(std::string_view s, char first, char last) noexc
   unsigned low = 0;
   for (std::size_t i = 0; i < n; i += 16) {
     const std::size_t rem = n - i;
-    const __m128i x = load_upto16(s.data() + i, rem);
-    const unsigned valid = rem >= 16 ? 0xffffu : (1u << rem) - 1;
+    const __m128i x = load16(s.data() + i, rem);
+    const unsigned valid = valid_mask(rem);
     const auto f = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, vf))) & valid;
     const auto l = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, vl))) & valid;
     // x <= 0x20 as unsigned bytes exactly when min(x, 0x20) == x.
@@ -137,6 +173,12 @@ inline std::size_t common_prefix(std::string_view a, std::string_view b) noexcep
   }
   while (i < n && a[i] == b[i]) ++i;
   return i;
+}
+
+/// Start of the run of digits that ends at s[k - 1] (portable fallback).
+inline std::size_t digit_run_start(std::string_view s, std::size_t k) noexcept {
+  while (k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9') --k;
+  return k;
 }
 
 /// Portable fallback: one pass, eight bytes at a time.
