@@ -85,65 +85,78 @@ int verrevcmp(std::string_view a, std::string_view b) noexcept {
 }
 
 #if defined(__SSE2__)
-// compare_deb for the common case, from one 16-byte load per string: both at most 16 bytes,
-// no epoch, no white space or control bytes, no empty revision. Returns 2 when it cannot
-// decide (the caller takes the general path). Every mask is computed once from the two
-// vectors; only the short tail after the first difference is walked byte by byte.
+// compare_deb for the common case, from one or two 16-byte loads per string: both at most
+// 32 bytes, no epoch, no white space or control bytes, no empty revision. Returns 2 when it
+// cannot decide (the caller takes the general path). Every mask is computed once from the
+// loaded vectors; only the short tail after the first difference is walked byte by byte.
 inline int compare_short(std::string_view a, std::string_view b) noexcept {
   const std::size_t na = a.size();
   const std::size_t nb = b.size();
-  if (((na - 1) | (nb - 1)) >= 16) return 2;  // empty, or longer than 16
-  const __m128i xa = detail::load16(a.data(), na);
-  const __m128i xb = detail::load16(b.data(), nb);
-  const unsigned va = (1u << na) - 1;
-  const unsigned vb = (1u << nb) - 1;
-  const __m128i colon = _mm_set1_epi8(':');
-  const __m128i hyphen = _mm_set1_epi8('-');
-  const __m128i space = _mm_set1_epi8(0x20);
-  const auto mask = [](__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); };
-  const unsigned special_a =
-      (mask(_mm_cmpeq_epi8(xa, colon)) | mask(_mm_cmpeq_epi8(_mm_min_epu8(xa, space), xa))) & va;
-  const unsigned special_b =
-      (mask(_mm_cmpeq_epi8(xb, colon)) | mask(_mm_cmpeq_epi8(_mm_min_epu8(xb, space), xb))) & vb;
-  if ((special_a | special_b) != 0) return 2;
+  if (((na - 1) | (nb - 1)) >= 32) return 2;  // empty, or longer than 32
+  // Two 16-byte halves per string; bit i of every mask below is byte i of the string.
+  const __m128i a0 = detail::load16(a.data(), na);
+  const __m128i b0 = detail::load16(b.data(), nb);
+  const __m128i a1 = na > 16 ? detail::load16(a.data() + 16, na - 16) : _mm_setzero_si128();
+  const __m128i b1 = nb > 16 ? detail::load16(b.data() + 16, nb - 16) : _mm_setzero_si128();
+  const auto mask = [](__m128i lo, __m128i hi) {
+    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lo))) |
+           static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(hi))) << 16;
+  };
+  const auto eq = [&](__m128i x0, __m128i x1, char c) {
+    const __m128i v = _mm_set1_epi8(c);
+    return mask(_mm_cmpeq_epi8(x0, v), _mm_cmpeq_epi8(x1, v));
+  };
+  // x <= 0x20 as unsigned bytes exactly when min(x, 0x20) == x.
+  const auto low = [&](__m128i x0, __m128i x1) {
+    const __m128i v = _mm_set1_epi8(0x20);
+    return mask(_mm_cmpeq_epi8(_mm_min_epu8(x0, v), x0), _mm_cmpeq_epi8(_mm_min_epu8(x1, v), x1));
+  };
+  const std::uint64_t va = (std::uint64_t{1} << na) - 1;
+  const std::uint64_t vb = (std::uint64_t{1} << nb) - 1;
+  if ((((eq(a0, a1, ':') | low(a0, a1)) & va) | ((eq(b0, b1, ':') | low(b0, b1)) & vb)) != 0) {
+    return 2;
+  }
 
-  const unsigned ha = mask(_mm_cmpeq_epi8(xa, hyphen)) & va;
-  const unsigned hb = mask(_mm_cmpeq_epi8(xb, hyphen)) & vb;
-  // Upstream ends at the last '-' (or the end); the revision follows it.
+  const std::uint64_t ha = eq(a0, a1, '-') & va;
+  const std::uint64_t hb = eq(b0, b1, '-') & vb;
   // Bit scans on x | 1 cannot meet zero, so they compile to one instruction and no branch.
-  const auto highest = [](unsigned x) { return static_cast<std::size_t>(31 - __builtin_clz(x | 1u)); };
+  const auto highest = [](std::uint64_t x) {
+    return static_cast<std::size_t>(63 - __builtin_clzll(x | 1u));
+  };
+  // Upstream ends at the last '-' (or the end); the revision follows it.
   const std::size_t ua = ha != 0 ? highest(ha) : na;
   const std::size_t ub = hb != 0 ? highest(hb) : nb;
   if (ua == 0 || ub == 0 || ua + 1 == na || ub + 1 == nb) return 2;  // errors: general path
 
   const std::size_t common = na < nb ? na : nb;
-  const unsigned diff = ~mask(_mm_cmpeq_epi8(xa, xb)) & ((1u << common) - 1);
-  const auto k = static_cast<std::size_t>(__builtin_ctz(diff | (1u << common)));
-  const unsigned digits = detail::digit_mask(xa);
-  // Backs `at` up to the start of the digit run of a that it cuts.
-  // Without a branch: the highest non-digit below `at` is at - 1 itself when a[at - 1] is
-  // not a digit, which gives `at` back.
-  const auto run_start = [digits, highest](std::size_t at) -> std::size_t {
-    const unsigned non_digits = ~digits & ((1u << at) - 1);
+  const std::uint64_t diff =
+      ~mask(_mm_cmpeq_epi8(a0, b0), _mm_cmpeq_epi8(a1, b1)) & ((std::uint64_t{1} << common) - 1);
+  const auto k = static_cast<std::size_t>(__builtin_ctzll(diff | (std::uint64_t{1} << common)));
+  const std::uint64_t digits_a =
+      (detail::digit_mask(a0) | std::uint64_t{detail::digit_mask(a1)} << 16) & va;
+  const std::uint64_t digits_b =
+      (detail::digit_mask(b0) | std::uint64_t{detail::digit_mask(b1)} << 16) & vb;
+  // Backs `at` up to the start of the digit run of a that it cuts. Without a branch: the
+  // highest non-digit below `at` is at - 1 itself when a[at - 1] is not a digit.
+  const auto run_start = [digits_a, highest](std::size_t at) -> std::size_t {
+    const std::uint64_t non_digits = ~digits_a & ((std::uint64_t{1} << at) - 1);
     return non_digits != 0 ? highest(non_digits) + 1 : 0;
   };
 
-  const unsigned digits_b = detail::digit_mask(xb);
-  const __m128i zero = _mm_set1_epi8('0');
-  const unsigned zeros_a = mask(_mm_cmpeq_epi8(xa, zero)) & va;
-  const unsigned zeros_b = mask(_mm_cmpeq_epi8(xb, zero)) & vb;
+  const std::uint64_t zeros_a = eq(a0, a1, '0') & va;
+  const std::uint64_t zeros_b = eq(b0, b1, '0') & vb;
   // Most comparisons are decided by the digit runs that start at the segment where the strings
   // first differ (s: the same offset in both). Runs, leading zeros and the first difference
   // all come from the masks; loops and their mispredicted exits are left for the rest.
   // Returns -1/1 when decided, 0 to continue with the scalar loop from s.
   const auto digit_runs = [&](std::size_t s) -> int {
-    const unsigned da = (digits & va) >> s;
-    const unsigned db = (digits_b & vb) >> s;
+    const std::uint64_t da = digits_a >> s;
+    const std::uint64_t db = digits_b >> s;
     if ((da & db & 1u) == 0) return 0;  // not two digit runs
-    const auto run_a = static_cast<std::size_t>(__builtin_ctz(~da));
-    const auto run_b = static_cast<std::size_t>(__builtin_ctz(~db));
-    const auto za = static_cast<std::size_t>(__builtin_ctz(~(zeros_a >> s)));
-    const auto zb = static_cast<std::size_t>(__builtin_ctz(~(zeros_b >> s)));
+    const auto run_a = static_cast<std::size_t>(__builtin_ctzll(~da));
+    const auto run_b = static_cast<std::size_t>(__builtin_ctzll(~db));
+    const auto za = static_cast<std::size_t>(__builtin_ctzll(~(zeros_a >> s)));
+    const auto zb = static_cast<std::size_t>(__builtin_ctzll(~(zeros_b >> s)));
     const std::size_t fa = za < run_a ? za : run_a;
     const std::size_t fb = zb < run_b ? zb : run_b;
     const std::size_t len_a = run_a - fa;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "patchflow/core/versions.hpp"
@@ -20,6 +21,9 @@ struct OrderCase {
   const char* b;
   int expected;
 };
+
+// Readable test names in ctest and gtest output.
+void PrintTo(const OrderCase& c, std::ostream* os) { *os << "'" << c.a << "' vs '" << c.b << "'"; }
 
 class DebOrder : public ::testing::TestWithParam<OrderCase> {};
 
@@ -87,6 +91,9 @@ struct ErrorCase {
   const char* where;
   const char* mentions;
 };
+
+// Readable test names in ctest and gtest output.
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << "'" << c.text << "'"; }
 
 class DebErrors : public ::testing::TestWithParam<ErrorCase> {};
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "patchflow/core/versions.hpp"
@@ -14,6 +15,9 @@ struct OrderCase {
   const char* b;
   int expected;
 };
+
+// Readable test names in ctest and gtest output.
+void PrintTo(const OrderCase& c, std::ostream* os) { *os << "'" << c.a << "' vs '" << c.b << "'"; }
 
 class RpmVerCmp : public ::testing::TestWithParam<OrderCase> {};
 
@@ -91,6 +95,9 @@ struct ErrorCase {
   const char* where;
   const char* mentions;
 };
+
+// Readable test names in ctest and gtest output.
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << "'" << c.text << "'"; }
 
 class RpmStrictErrors : public ::testing::TestWithParam<ErrorCase> {};
 
