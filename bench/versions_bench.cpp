@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Version comparison speed: patchflow vs libapt-pkg (debVS.CmpVersion) vs librpm (rpmvercmp,
 // rpmverParse+rpmverCmp), on the same pairs of real Debian version strings, raw strings in,
-// -1/0/1 out. Prints the median ns per comparison of each and the ratios.
+// -1/0/1 out. Prints the median ns per comparison of each and the ratios. patchflow's raw
+// comparison also validates both strings as dpkg does (libapt-pkg does not validate).
 //   build/release/bench/versions_bench [--benchmark_repetitions=N]
 #include <apt-pkg/debversion.h>
 #include <benchmark/benchmark.h>

@@ -85,40 +85,63 @@ int verrevcmp(std::string_view a, std::string_view b) noexcept {
 }
 
 #if defined(__SSE2__)
-// compare_deb for the common case, from one or two 16-byte loads per string: both at most
-// 32 bytes, no epoch, no white space or control bytes, no empty revision. Returns 2 when it
-// cannot decide (the caller takes the general path). Every mask is computed once from the
-// loaded vectors; only the short tail after the first difference is walked byte by byte.
-inline int compare_short(std::string_view a, std::string_view b) noexcept {
+// Bytes 0..15 are 0xff, 16..31 are 0: loading at kValidBytes + 16 - n gives a vector whose
+// first n bytes are 0xff.
+alignas(32) constexpr unsigned char kValidBytes[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+inline __m128i valid_bytes(std::size_t n) noexcept {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(kValidBytes + 16 - (n < 16 ? n : 16)));
+}
+
+// compare_deb for the common case, from one (kHalves = 1: both strings at most 16 bytes) or
+// two (at most 32 bytes) 16-byte loads per string: no epoch, no white space or control
+// bytes, no empty revision. Returns 2 when it cannot decide (the caller takes the general
+// path). Every mask is computed once from the loaded vectors; only the short tail after the
+// first difference is walked byte by byte. Bit i of every mask is byte i of the string.
+template <int kHalves>
+int compare_short(std::string_view a, std::string_view b) noexcept {
+  static_assert(kHalves == 1 || kHalves == 2);
   const std::size_t na = a.size();
   const std::size_t nb = b.size();
-  if (((na - 1) | (nb - 1)) >= 32) return 2;  // empty, or longer than 32
-  // Two 16-byte halves per string; bit i of every mask below is byte i of the string.
-  const __m128i a0 = detail::load16(a.data(), na);
-  const __m128i b0 = detail::load16(b.data(), nb);
-  const __m128i a1 = na > 16 ? detail::load16(a.data() + 16, na - 16) : _mm_setzero_si128();
-  const __m128i b1 = nb > 16 ? detail::load16(b.data() + 16, nb - 16) : _mm_setzero_si128();
-  const auto mask = [](__m128i lo, __m128i hi) {
-    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lo))) |
-           static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(hi))) << 16;
+  __m128i a0 = detail::load16(a.data(), na);
+  __m128i b0 = detail::load16(b.data(), nb);
+  __m128i a1 = _mm_setzero_si128();
+  __m128i b1 = _mm_setzero_si128();
+  if constexpr (kHalves == 2) {
+    if (na > 16) a1 = detail::load16(a.data() + 16, na - 16);
+    if (nb > 16) b1 = detail::load16(b.data() + 16, nb - 16);
+  }
+  // Bytes past the end become 0 (a control byte to the checks below, masked off by length
+  // everywhere else), so one test covers both strings.
+  a0 = _mm_and_si128(a0, valid_bytes(na));
+  b0 = _mm_and_si128(b0, valid_bytes(nb));
+  if constexpr (kHalves == 2) {
+    a1 = _mm_and_si128(a1, valid_bytes(na > 16 ? na - 16 : 0));
+    b1 = _mm_and_si128(b1, valid_bytes(nb > 16 ? nb - 16 : 0));
+  }
+  const auto bits = [](__m128i lo, __m128i hi) {
+    auto r = static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lo)));
+    if constexpr (kHalves == 2) {
+      r |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(hi))) << 16;
+    }
+    return r;
   };
-  const auto eq = [&](__m128i x0, __m128i x1, char c) {
-    const __m128i v = _mm_set1_epi8(c);
-    return mask(_mm_cmpeq_epi8(x0, v), _mm_cmpeq_epi8(x1, v));
-  };
-  // x <= 0x20 as unsigned bytes exactly when min(x, 0x20) == x.
-  const auto low = [&](__m128i x0, __m128i x1) {
-    const __m128i v = _mm_set1_epi8(0x20);
-    return mask(_mm_cmpeq_epi8(_mm_min_epu8(x0, v), x0), _mm_cmpeq_epi8(_mm_min_epu8(x1, v), x1));
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i colon = _mm_set1_epi8(':');
+  // White space, control bytes and ':' (an epoch) send the pair to the general path.
+  const auto special = [&](__m128i x) {
+    return _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, space), x), _mm_cmpeq_epi8(x, colon));
   };
   const std::uint64_t va = (std::uint64_t{1} << na) - 1;
   const std::uint64_t vb = (std::uint64_t{1} << nb) - 1;
-  if ((((eq(a0, a1, ':') | low(a0, a1)) & va) | ((eq(b0, b1, ':') | low(b0, b1)) & vb)) != 0) {
+  if (((bits(special(a0), special(a1)) & va) | (bits(special(b0), special(b1)) & vb)) != 0) {
     return 2;
   }
 
-  const std::uint64_t ha = eq(a0, a1, '-') & va;
-  const std::uint64_t hb = eq(b0, b1, '-') & vb;
+  const __m128i hyphen = _mm_set1_epi8('-');
+  const std::uint64_t ha = bits(_mm_cmpeq_epi8(a0, hyphen), _mm_cmpeq_epi8(a1, hyphen));
+  const std::uint64_t hb = bits(_mm_cmpeq_epi8(b0, hyphen), _mm_cmpeq_epi8(b1, hyphen));
   // Bit scans on x | 1 cannot meet zero, so they compile to one instruction and no branch.
   const auto highest = [](std::uint64_t x) {
     return static_cast<std::size_t>(63 - __builtin_clzll(x | 1u));
@@ -129,13 +152,16 @@ inline int compare_short(std::string_view a, std::string_view b) noexcept {
   if (ua == 0 || ub == 0 || ua + 1 == na || ub + 1 == nb) return 2;  // errors: general path
 
   const std::size_t common = na < nb ? na : nb;
-  const std::uint64_t diff =
-      ~mask(_mm_cmpeq_epi8(a0, b0), _mm_cmpeq_epi8(a1, b1)) & ((std::uint64_t{1} << common) - 1);
+  const std::uint64_t diff = ~bits(_mm_cmpeq_epi8(a0, b0), _mm_cmpeq_epi8(a1, b1)) &
+                             ((std::uint64_t{1} << common) - 1);
   const auto k = static_cast<std::size_t>(__builtin_ctzll(diff | (std::uint64_t{1} << common)));
-  const std::uint64_t digits_a =
-      (detail::digit_mask(a0) | std::uint64_t{detail::digit_mask(a1)} << 16) & va;
-  const std::uint64_t digits_b =
-      (detail::digit_mask(b0) | std::uint64_t{detail::digit_mask(b1)} << 16) & vb;
+  const auto digits = [](__m128i x0, __m128i x1) {
+    std::uint64_t r = detail::digit_mask(x0);
+    if constexpr (kHalves == 2) r |= std::uint64_t{detail::digit_mask(x1)} << 16;
+    return r;
+  };
+  const std::uint64_t digits_a = digits(a0, a1) & va;
+  const std::uint64_t digits_b = digits(b0, b1) & vb;
   // Backs `at` up to the start of the digit run of a that it cuts. Without a branch: the
   // highest non-digit below `at` is at - 1 itself when a[at - 1] is not a digit.
   const auto run_start = [digits_a, highest](std::size_t at) -> std::size_t {
@@ -143,8 +169,7 @@ inline int compare_short(std::string_view a, std::string_view b) noexcept {
     return non_digits != 0 ? highest(non_digits) + 1 : 0;
   };
 
-  const std::uint64_t zeros_a = eq(a0, a1, '0') & va;
-  const std::uint64_t zeros_b = eq(b0, b1, '0') & vb;
+  const __m128i zero = _mm_set1_epi8('0');
   // Most comparisons are decided by the digit runs that start at the segment where the strings
   // first differ (s: the same offset in both). Runs, leading zeros and the first difference
   // all come from the masks; loops and their mispredicted exits are left for the rest.
@@ -153,6 +178,8 @@ inline int compare_short(std::string_view a, std::string_view b) noexcept {
     const std::uint64_t da = digits_a >> s;
     const std::uint64_t db = digits_b >> s;
     if ((da & db & 1u) == 0) return 0;  // not two digit runs
+    const std::uint64_t zeros_a = bits(_mm_cmpeq_epi8(a0, zero), _mm_cmpeq_epi8(a1, zero)) & va;
+    const std::uint64_t zeros_b = bits(_mm_cmpeq_epi8(b0, zero), _mm_cmpeq_epi8(b1, zero)) & vb;
     const auto run_a = static_cast<std::size_t>(__builtin_ctzll(~da));
     const auto run_b = static_cast<std::size_t>(__builtin_ctzll(~db));
     const auto za = static_cast<std::size_t>(__builtin_ctzll(~(zeros_a >> s)));
@@ -362,7 +389,12 @@ int compare(const DebVersion& a, const DebVersion& b) noexcept {
 
 Result<int> compare_deb(std::string_view a, std::string_view b) {
 #if defined(__SSE2__)
-  if (const int r = compare_short(a, b); r != 2) return r;
+  const std::size_t longest_less_one = (a.size() - 1) | (b.size() - 1);  // huge when one is empty
+  if (longest_less_one < 16) {
+    if (const int r = compare_short<1>(a, b); r != 2) return r;
+  } else if (longest_less_one < 32) {
+    if (const int r = compare_short<2>(a, b); r != 2) return r;
+  }
 #endif
   DebVersion qa;
   DebVersion qb;
