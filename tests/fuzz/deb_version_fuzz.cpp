@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz_input.hpp"
 #include "patchflow/core/versions.hpp"
 
 namespace v = pf::versions;
@@ -24,16 +25,9 @@ bool inside(std::string_view part, std::string_view whole) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::string_view parts[3];
-  std::size_t n = 0;
-  std::size_t start = 0;
-  while (n < 3) {
-    const auto tab = input.find('\t', start);
-    parts[n++] = input.substr(start, tab == std::string_view::npos ? tab : tab - start);
-    if (tab == std::string_view::npos) break;
-    start = tab + 1;
-  }
+  const pf::fuzz::Parts split = pf::fuzz::split_tabs(data, size);
+  const std::string_view* parts = split.part;
+  const std::size_t n = split.count;
 
   v::DebVersion parsed[3];
   bool valid[3] = {};

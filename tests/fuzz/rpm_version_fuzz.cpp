@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz_input.hpp"
 #include "patchflow/core/versions.hpp"
 
 namespace v = pf::versions;
@@ -20,16 +21,9 @@ void require(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::string_view parts[3];
-  std::size_t n = 0;
-  std::size_t start = 0;
-  while (n < 3) {
-    const auto tab = input.find('\t', start);
-    parts[n++] = input.substr(start, tab == std::string_view::npos ? tab : tab - start);
-    if (tab == std::string_view::npos) break;
-    start = tab + 1;
-  }
+  const pf::fuzz::Parts split = pf::fuzz::split_tabs(data, size);
+  const std::string_view* parts = split.part;
+  const std::size_t n = split.count;
   for (std::size_t i = 0; i < n; ++i) {
     require(v::rpmvercmp(parts[i], parts[i]) == 0);
     auto strict = v::parse_rpm_evr(parts[i], v::Check::strict);

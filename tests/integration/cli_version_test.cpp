@@ -19,6 +19,19 @@ process::Outcome patchflow(std::vector<std::string> args, std::string stdin_data
   return r.value_or(process::Outcome{});
 }
 
+// The lines of a command's output, without their '\n'.
+std::vector<std::string> lines_of(const std::string& out) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    const auto nl = out.find('\n', start);
+    lines.push_back(out.substr(start, nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return lines;
+}
+
 TEST(CliVersionCompare, PrintsOrderAndExitsZero) {
   auto lt = patchflow({"version", "compare", "--scheme", "deb", "1.0~rc1", "1.0"});
   EXPECT_EQ(lt.exit_code, 0);
@@ -76,13 +89,7 @@ TEST(CliVersionCompare, BatchAnswersEveryLineAndFlagsBadOnes) {
                      "\n"
                      "1.0~\t1.0\r\n");
   EXPECT_EQ(r.exit_code, 1);
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < r.out.size()) {
-    auto nl = r.out.find('\n', start);
-    lines.push_back(r.out.substr(start, nl - start));
-    start = nl + 1;
-  }
+  const std::vector<std::string> lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 6u) << r.out;
   EXPECT_EQ(lines[0], "-1");
   EXPECT_TRUE(lines[1].starts_with("error: line 2:")) << lines[1];
@@ -99,13 +106,7 @@ TEST(CliVersionCompare, BatchOverTheSharedVectorsFromAFile) {
   auto r = patchflow({"version", "compare", "--scheme", "rpm", "--batch", file.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   // Line 1 is the header: an empty answer line, then one result per case.
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < r.out.size()) {
-    auto nl = r.out.find('\n', start);
-    lines.push_back(r.out.substr(start, nl - start));
-    start = nl + 1;
-  }
+  const std::vector<std::string> lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), cases.size() + 1);
   for (const auto& c : cases) {
     EXPECT_EQ(lines[static_cast<std::size_t>(c.line - 1)], std::to_string(c.expected))
