@@ -144,6 +144,33 @@ TYPED_TEST(AdvisoryStoreContract, ABatchIsAllOrNothing) {
   EXPECT_TRUE(this->store_->advisories("")->empty());
 }
 
+TYPED_TEST(AdvisoryStoreContract, AtomicallyCommitsAllOrNothing) {
+  // A feed that fails halfway: the batches already put inside are rolled back too.
+  auto failed = this->store_->atomically([&]() -> pf::Result<void> {
+    if (auto r = this->store_->put_advisories(std::vector{sample("DSA-1")}); !r) return r;
+    if (auto r = this->store_->put_cursor({"osv", "x", "", "", 1, 1}); !r) return r;
+    return pf::make_error(pf::Errc::invalid_input, "malformed record", "feed.json:3:7");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().where, "feed.json:3:7");
+  EXPECT_TRUE(this->store_->advisories("")->empty());
+  EXPECT_FALSE(this->store_->cursor("osv")->has_value());
+
+  auto ok = this->store_->atomically([&]() -> pf::Result<void> {
+    if (auto r = this->store_->put_advisories(std::vector{sample("DSA-1")}); !r) return r;
+    if (auto r = this->store_->put_advisories(std::vector{sample("DSA-2")}); !r) return r;
+    // A failing batch inside is undone alone when the work goes on and succeeds.
+    EXPECT_FALSE(this->store_->put_advisories(std::vector{sample("DSA-3"), sample("")}));
+    return this->store_->put_cursor({"osv", "x", "", "", 1, 2});
+  });
+  ASSERT_TRUE(ok) << pf::to_string(ok.error());
+  auto all = this->store_->advisories("");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].id, "DSA-2");
+  EXPECT_EQ(this->store_->cursor("osv")->value().records, 2);
+}
+
 TYPED_TEST(AdvisoryStoreContract, EachEnrichmentFeedWritesOnlyItsFields) {
   adv::CveInfo kev{.id = "CVE-2024-0001"};
   kev.kev = true;

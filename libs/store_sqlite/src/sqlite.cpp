@@ -131,17 +131,19 @@ Result<Stmt> Db::prepare(std::string_view sql) {
 }
 
 Transaction::~Transaction() {
-  if (open_) (void)db_.exec("ROLLBACK");
+  if (!open_) return;
+  (void)db_.exec(nested_ ? "ROLLBACK TO pf_nested; RELEASE pf_nested" : "ROLLBACK");
 }
 
 Result<void> Transaction::begin() {
-  auto r = db_.exec("BEGIN IMMEDIATE");
+  nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
+  auto r = db_.exec(nested_ ? "SAVEPOINT pf_nested" : "BEGIN IMMEDIATE");
   if (r) open_ = true;
   return r;
 }
 
 Result<void> Transaction::commit() {
-  auto r = db_.exec("COMMIT");
+  auto r = db_.exec(nested_ ? "RELEASE pf_nested" : "COMMIT");
   if (r) open_ = false;
   return r;
 }

@@ -67,7 +67,9 @@ class Db {
   sqlite3* db_{nullptr};
 };
 
-/// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.
+/// BEGIN IMMEDIATE, or a SAVEPOINT when a transaction is already open (so that a batch
+/// written inside an import's transaction nests in it); rolled back on destruction unless
+/// commit() succeeded.
 class Transaction {
  public:
   explicit Transaction(Db& db) : db_(db) {}
@@ -80,6 +82,7 @@ class Transaction {
  private:
   Db& db_;
   bool open_{false};
+  bool nested_{false};
 };
 
 }  // namespace pf::store::sqlite

@@ -215,12 +215,16 @@ Result<void> SqliteStore::put_cves(std::span<const adv::CveInfo> batch, unsigned
 
 Result<std::vector<adv::Advisory>> SqliteStore::advisories(std::string_view ecosystem) {
   Db& d = impl_->db;
-  // One read transaction, so the four queries see one state.
-  PF_CHECK(d.exec("BEGIN"));
+  // One read transaction, so the queries see one state (unless the caller's is open).
+  const bool own = sqlite3_get_autocommit(d.handle()) != 0;
+  if (own) PF_CHECK(d.exec("BEGIN"));
   struct EndRead {
     Db& db;
-    ~EndRead() { (void)db.exec("COMMIT"); }
-  } end_read{d};
+    bool own;
+    ~EndRead() {
+      if (own) (void)db.exec("COMMIT");
+    }
+  } end_read{d, own};
 
   const std::string filter =
       ecosystem.empty() ? "" : " WHERE id IN (SELECT advisory_id FROM affected WHERE ecosystem = ?1)";
@@ -349,6 +353,13 @@ Result<StoreCounts> SqliteStore::counts() {
                                  " (SELECT COUNT(*) FROM affected), (SELECT COUNT(*) FROM cves)"));
   PF_TRY(row, stmt->step());
   return StoreCounts{stmt->integer(0), stmt->integer(1), stmt->integer(2)};
+}
+
+Result<void> SqliteStore::atomically(const std::function<Result<void>()>& work) {
+  Transaction tx(impl_->db);
+  PF_CHECK(tx.begin());
+  PF_CHECK(work());
+  return tx.commit();
 }
 
 }  // namespace pf::store

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,6 +66,11 @@ class AdvisoryStore {
   [[nodiscard]] virtual Result<std::optional<FeedCursor>> cursor(std::string_view source) = 0;
 
   [[nodiscard]] virtual Result<StoreCounts> counts() = 0;
+
+  /// Runs `work` in one transaction: everything it stores through this store is committed
+  /// together when it succeeds and rolled back when it fails (a feed that turns out malformed
+  /// halfway leaves nothing behind). The put_* calls inside nest in it.
+  [[nodiscard]] virtual Result<void> atomically(const std::function<Result<void>()>& work) = 0;
 };
 
 }  // namespace pf::store

@@ -29,6 +29,7 @@ class SqliteStore final : public AdvisoryStore {
   Result<void> put_cursor(const FeedCursor& cursor) override;
   Result<std::optional<FeedCursor>> cursor(std::string_view source) override;
   Result<StoreCounts> counts() override;
+  Result<void> atomically(const std::function<Result<void>()>& work) override;
 
   struct Impl;
 
