@@ -19,5 +19,9 @@ enum ExitCode : int {
 
 /// Registers `patchflow version ...`. The chosen command stores its exit code in `exit_code`.
 void add_version_command(CLI::App& root, int& exit_code);
+/// Registers `patchflow feeds import|sync|status`.
+void add_feeds_command(CLI::App& root, int& exit_code);
+/// Registers `patchflow scan`.
+void add_scan_command(CLI::App& root, int& exit_code);
 
 }  // namespace pf::cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'patchflow <command> --help' for a command's options and examples.");
   int exit_code = pf::cli::kExitOk;
+  pf::cli::add_scan_command(app, exit_code);
+  pf::cli::add_feeds_command(app, exit_code);
   pf::cli::add_version_command(app, exit_code);
   try {
     app.parse(argc, argv);
