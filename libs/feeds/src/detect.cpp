@@ -113,11 +113,7 @@ Result<ImportStats> import_path(const std::filesystem::path& path, const ImportO
     case Format::osv_archive:
     case Format::osv_directory: return import_osv(path, options, on_advisory);
     case Format::debian_tracker: return import_debian_tracker(path, options, on_advisory);
-    case Format::csaf:
-      return make_error(Errc::invalid_input,
-                        "Red Hat CSAF/VEX documents are recognised but their import is not "
-                        "implemented yet",
-                        path.string());
+    case Format::csaf: return import_csaf(path, options, on_advisory);
     case Format::kev: return import_kev(path, options, on_cve);
     case Format::epss: return import_epss(path, options, on_cve);
     case Format::nvd: return import_nvd(path, options, on_cve);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The OSV document reader, shared with the CSAF importer's tests and format detection.
+// The OSV document reader, shared with format detection.
 #pragma once
 
 #include <filesystem>

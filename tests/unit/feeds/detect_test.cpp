@@ -67,11 +67,14 @@ TEST(Detect, ImportPathDispatches) {
   ASSERT_TRUE(zip) << pf::to_string(zip.error());
   EXPECT_EQ(zip->records, 2u);
 
-  // Red Hat CSAF/VEX is recognised, and its import is refused clearly (not implemented yet).
+  // Red Hat CSAF/VEX goes to the CSAF importer.
   const auto csaf_file = data() / "claircore/rhel/vex/testdata/cve-2024-24786-simple.json";
   EXPECT_EQ(detect_format(csaf_file).value(), Format::csaf);
-  EXPECT_TRUE(fails_with(import_path(csaf_file, {}, got.advisory_sink(), got.cve_sink()),
-                         "not implemented yet", "cve-2024-24786-simple.json"));
+  const auto csaf = import_path(csaf_file, {}, got.advisory_sink(), got.cve_sink());
+  ASSERT_TRUE(csaf) << pf::to_string(csaf.error());
+  EXPECT_EQ(csaf->records, 1u);
+  EXPECT_EQ(got.advisories.back().id, "CVE-2024-24786");
+  EXPECT_EQ(got.advisories.back().source, "csaf");
 }
 
 }  // namespace

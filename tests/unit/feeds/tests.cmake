@@ -8,5 +8,6 @@ target_sources(pf_unit_tests PRIVATE
   unit/feeds/debian_tracker_test.cpp
   unit/feeds/enrich_test.cpp
   unit/feeds/hostile_test.cpp
-  unit/feeds/detect_test.cpp)
+  unit/feeds/detect_test.cpp
+  unit/feeds/csaf_test.cpp)
 target_link_libraries(pf_unit_tests PRIVATE patchflow::feeds LibArchive::LibArchive ZLIB::ZLIB)

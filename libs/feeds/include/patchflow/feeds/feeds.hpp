@@ -11,12 +11,12 @@
 #include "patchflow/common/error.hpp"
 #include "patchflow/core/advisory.hpp"
 
-/// Importers for advisory feeds (OSV, the Debian security tracker) and enrichment feeds (CISA KEV, EPSS, NVD CVE API 2.0) into the normalized model of
+/// Importers for advisory feeds (OSV, the Debian security tracker, Red Hat CSAF/VEX) and enrichment feeds (CISA KEV, EPSS, NVD CVE API 2.0) into the normalized model of
 /// patchflow/core/advisory.hpp.
 ///
 /// Every importer reads untrusted input as a stream and hands records to a callback one at a
 /// time; memory is bounded by one record (one OSV document, one Debian tracker CVE entry, one
-/// NVD vulnerability), never by the feed. Delivery is per record: records delivered before an
+/// NVD vulnerability, one CSAF document), never by the feed. Delivery is per record: records delivered before an
 /// error stay delivered, and only the final Result says whether the whole input was imported.
 /// A caller that wants all-or-nothing collects or stages records and commits on success.
 ///
@@ -65,8 +65,8 @@ struct ImportStats {
 /// Affected with introduced "0" and no fix, and this tells them apart.
 enum class AffectedStatus {
   stated,        ///< the feed gives ranges (OSV) and nothing more
-  fixed,         ///< Debian "resolved" with a version
-  open,          ///< Debian "open"
+  fixed,         ///< Debian "resolved" with a version; CSAF product_status.fixed
+  open,          ///< Debian "open"; CSAF product_status.known_affected
   undetermined,  ///< Debian "undetermined"
 };
 
@@ -142,6 +142,52 @@ using CveSink = std::function<bool(advisories::CveInfo&&)>;
                                                               const ImportOptions& options,
                                                               const AdvisorySink& on_advisory);
 
+// ---- Red Hat CSAF / VEX ---------------------------------------------------------------------
+
+/// Imports one Red Hat CSAF 2.0 document (plain or gzip): a security advisory (RHSA-…, category
+/// csaf_security_advisory) or a per-CVE VEX file (csaf_vex). The document is one record set: it
+/// is read whole (bounded by max_document_bytes, max_depth and max_string_bytes) because
+/// product_status refers to product_tree entries that may come later. Its advisories are
+/// delivered only once the whole document is read and resolved: a bad document delivers none.
+///
+/// One Advisory per vulnerabilities[] entry with a cve (entries without one are counted as
+/// ignored): id "<tracking id>/<CVE>" (e.g. "RHSA-2024:0010/CVE-2023-5367": a CVE is fixed by
+/// many RHSAs, so the pair keeps ids unique per document and CVE), or just the CVE when the
+/// tracking id is the CVE (VEX files); cves = [CVE]; summary = the vulnerability title, else the
+/// document title; published/modified = document.tracking initial_release_date /
+/// current_release_date; severity = the highest threats[category=impact].details of the
+/// vulnerability, else document.aggregate_severity.text ("Important" → high; unknown words →
+/// unknown); kind security (bugfix for RHBA-, enhancement for RHEA-); source "csaf".
+///
+/// Affected entries come from product_status.fixed (AffectedStatus::fixed: introduced "0",
+/// fixed EVR) and product_status.known_affected (AffectedStatus::open: introduced "0", no fix);
+/// other statuses are not imported. Each product id must be defined by product_tree (a branch
+/// product, a full_product_names entry or a relationship), and every relationship must refer
+/// to defined products, else the document is rejected. Only "default_component_of"
+/// relationships place a component in a platform:
+///   - the platform's CPE gives the ecosystem "Red Hat:<major>": enterprise_linux and the
+///     longer-lived update streams of the same release (rhel_eus, enterprise_linux_eus, rhel_aus,
+///     rhel_e4s, rhel_tus, rhel_els, …: "cpe:/a:redhat:rhel_eus:8.6::appstream" → "Red Hat:8");
+///     other products (OpenShift, Satellite, JBoss, Software Collections) are ignored;
+///   - the component's purl ("pkg:rpm/redhat/openssl@3.0.7-18.el9_2?arch=x86_64&epoch=1"), or
+///     else its product id ("openssl-1:3.0.7-18.el9_2.x86_64"), gives the binary rpm name and
+///     [epoch:]version-release (epoch 0 omitted), PackageKind::binary. Source rpms with a version
+///     (arch=src), module rpms (purl qualifier rpmmod, module ids such as "ruby:2.7:…",
+///     "…module+el8…") and non-rpm purls are ignored. An unversioned known_affected component
+///     (Red Hat names unfixed components by source package: "pkg:rpm/redhat/pam?arch=src")
+///     becomes PackageKind::source with no fix; an unversioned fixed one is ignored.
+/// One Affected per (ecosystem, package, kind), in order of first appearance: the arches
+/// merge; when main and update streams of one release give several fixes, the highest EVR is
+/// kept (an EUS host may then be reported until it gets the main-stream build); when any of
+/// them is known_affected, the entry is open with no fix. Every ignored product_status entry
+/// counts in ImportStats::ignored.
+[[nodiscard]] Result<ImportStats> import_csaf(const std::filesystem::path& path,
+                                              const ImportOptions& options,
+                                              const AdvisorySink& on_advisory);
+[[nodiscard]] Result<ImportStats> import_csaf_bytes(std::string_view data, std::string_view name,
+                                                    const ImportOptions& options,
+                                                    const AdvisorySink& on_advisory);
+
 // ---- enrichment -----------------------------------------------------------------------------
 
 /// CISA KEV catalog JSON: each vulnerabilities[] entry → CveInfo{id = cveID, kev = true,
@@ -177,7 +223,6 @@ using CveSink = std::function<bool(advisories::CveInfo&&)>;
 
 // ---- format detection ---------------------------------------------------------------------
 
-/// csaf: Red Hat CSAF/VEX is recognised but not imported yet (import_path says so).
 enum class Format { osv, osv_archive, osv_directory, debian_tracker, csaf, kev, epss, nvd };
 
 [[nodiscard]] std::string_view format_name(Format format) noexcept;
@@ -191,8 +236,7 @@ enum class Format { osv, osv_archive, osv_directory, debian_tracker, csaf, kev, 
 [[nodiscard]] Result<Format> detect_format(const std::filesystem::path& path,
                                            const ImportOptions& options = {});
 
-/// Detects the format and imports with the matching importer (CSAF/VEX: Errc::invalid_input,
-/// "not implemented yet"); advisories go to on_advisory,
+/// Detects the format and imports with the matching importer; advisories go to on_advisory,
 /// enrichment records to on_cve (either may be empty when the caller expects only the other
 /// kind; a record for an empty sink is an error).
 [[nodiscard]] Result<ImportStats> import_path(const std::filesystem::path& path,
