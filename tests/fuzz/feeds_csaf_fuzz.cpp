@@ -9,22 +9,13 @@
 #include <string>
 #include <string_view>
 
-#include "patchflow/feeds/feeds.hpp"
+#include "feeds_fuzz.hpp"
 
-namespace {
-
-void require(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+using pf::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  pf::feeds::ImportOptions options;
-  options.limits.max_string_bytes = 4096;
-  options.limits.max_depth = 32;
-  options.limits.max_document_bytes = 4u << 20;
+  const pf::feeds::ImportOptions options = pf::fuzz::small_limits();
   std::uint64_t delivered = 0;
   std::set<std::string> ids;
   const auto sink = [&](pf::advisories::Advisory&& a, const pf::feeds::RecordNotes& notes) {
