@@ -51,13 +51,15 @@ int fail(const Error& e) {
   return e.code == Errc::invalid_input || e.code == Errc::not_found ? kExitUsage : kExitInternal;
 }
 
-// The root's installed packages: dpkg when it has a dpkg status file, else rpm.
-Result<std::vector<inventory::Package>> read_packages(const fs::path& root, std::string& kind) {
-  const fs::path status = pkg::dpkg_status_path(root);
-  std::error_code ec;
-  if (fs::exists(status, ec)) {
+// The root's installed packages, from the package database its distribution uses.
+Result<std::vector<inventory::Package>> read_packages(const fs::path& root,
+                                                      const std::string& ecosystem,
+                                                      std::string& kind) {
+  auto scheme = adv::scheme_for_ecosystem(ecosystem);
+  if (!scheme) return Unexpected(std::move(scheme.error()));
+  if (*scheme == versions::Scheme::deb) {
     kind = "dpkg";
-    return pkg::read_dpkg_status(status);
+    return pkg::read_dpkg_status(pkg::dpkg_status_path(root));
   }
   kind = "rpm";
   return pkg::read_rpm_database(root);
@@ -178,7 +180,7 @@ int run_scan(const ScanOptions& opt) {
   auto os = pkg::read_os_release(opt.root);
   if (!os) return fail(os.error());
   std::string db_kind;
-  auto packages = read_packages(opt.root, db_kind);
+  auto packages = read_packages(opt.root, os->ecosystem, db_kind);
   if (!packages) return fail(packages.error());
   inventory::Inventory inv;
   if (!opt.host.empty()) {
@@ -301,9 +303,10 @@ void add_scan_command(CLI::App& root, int& exit_code) {
                    "How much this host matters to the risk score (low, medium, high, critical)")
       ->capture_default_str();
   scan->add_option("--host", opt->host, "Name to report for the host (default: its hostname)");
-  scan->footer(R"(Reads the root's dpkg status file (else its rpm database) and os-release, matches
-with exact dpkg/rpm version order, and prints findings ranked by risk (vendor severity, CVSS,
-EPSS, CISA KEV, host criticality); --format json shows how each score was made.
+  scan->footer(R"(Reads the root's os-release and its package database (dpkg for Debian and Ubuntu,
+rpm for the others), matches with exact dpkg/rpm version order, and prints findings ranked by
+risk (vendor severity, CVSS, EPSS, CISA KEV, host criticality); --format json shows how each
+score was made.
 
 Examples:
   patchflow scan --feed debian-tracker.json --feed known_exploited_vulnerabilities.json

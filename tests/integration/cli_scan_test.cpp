@@ -136,6 +136,13 @@ TEST_F(Cli, ScanWithoutAdvisoriesSaysWhatToDo) {
                                  fixture("osv-debian.json")});
   EXPECT_EQ(missing_root.exit_code, 2) << missing_root.err;
   EXPECT_NE(missing_root.err.find("os-release"), std::string::npos) << missing_root.err;
+  // A Debian root without its dpkg database says which file is missing.
+  fs::create_directories(dir_ / "bare" / "etc");
+  std::ofstream(dir_ / "bare" / "etc" / "os-release") << "ID=debian\nVERSION_ID=\"12\"\n";
+  auto bare = patchflow({"scan", "--root", (dir_ / "bare").string(), "--feed",
+                         fixture("osv-debian.json")});
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_NE(bare.err.find("var/lib/dpkg/status"), std::string::npos) << bare.err;
 }
 
 TEST_F(Cli, SyncDownloadsImportsAndThenAsksConditionally) {
