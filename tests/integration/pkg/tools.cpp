@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools.hpp"
 
+#include "patchflow/lab/tools.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,17 +11,8 @@
 namespace pf::testing {
 
 std::string find_in_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
-  while (!dirs.empty()) {
-    const auto colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
+  auto found = lab::find_tool(program, "");
+  return found ? *found : std::string();
 }
 
 process::Outcome run_tool(std::vector<std::string> argv) {
