@@ -7,6 +7,7 @@
 
 #include "patchflow/core/versions.hpp"
 #include "patchflow/lab/tools.hpp"
+#include "patchflow/pkg_apt/apt_backend.hpp"
 #include "validate.hpp"
 
 namespace pf::lab {
@@ -287,13 +288,7 @@ Result<AptRepo> build_apt_repo(const std::vector<fs::path>& debs, const fs::path
 }
 
 std::vector<std::string> dpkg_args(const fs::path& root) {
-  const std::string r = root.string();
-  return {"dpkg",
-          "--root=" + r,
-          "--force-not-root",
-          "--force-bad-path",
-          "--force-script-chrootless",
-          "--log=" + r + "/var/log/dpkg.log"};
+  return pkg::apt::root_dpkg_args(fs::absolute(root));
 }
 
 namespace {
@@ -360,33 +355,12 @@ Result<void> install_debs(const fs::path& root, const std::vector<fs::path>& deb
   return {};
 }
 
-std::vector<std::string> apt_args(const fs::path& root_in) {
-  const std::string r = fs::absolute(root_in).string();
-  return {"apt-get",
-          "-o",
-          "Dir=" + r + "/",
-          "-o",
-          "Dir::State::status=" + r + "/var/lib/dpkg/status",
-          "-o",
-          "DPkg::Options::=--root=" + r,
-          "-o",
-          "DPkg::Options::=--force-not-root",
-          "-o",
-          "DPkg::Options::=--force-bad-path",
-          "-o",
-          "DPkg::Options::=--force-script-chrootless",
-          "-o",
-          "DPkg::Options::=--log=" + r + "/var/log/dpkg.log",
-          "-o",
-          "APT::Sandbox::User=root",
-          "-o",
-          "Debug::NoLocking=0",
-          "-o",
-          "Dpkg::Use-Pty=0"};
+std::vector<std::string> apt_args(const fs::path& root) {
+  return pkg::apt::root_apt_args(fs::absolute(root));
 }
 
 std::vector<std::string> apt_env(const fs::path& root) {
-  return {"APT_CONFIG=" + (fs::absolute(root) / "etc/apt/apt.conf").string()};
+  return pkg::apt::root_apt_env(fs::absolute(root));
 }
 
 Result<void> set_apt_sources(const fs::path& root, const std::vector<std::string>& lines) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "patchflow/pkg/dpkg_status.hpp"
 
+#include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -82,10 +84,17 @@ struct Paragraph {
   [[nodiscard]] const Value& get(Field f) const { return fields[static_cast<std::size_t>(f)]; }
 };
 
+// What the parser collects: the installed packages (parse_dpkg_status) or a record of every
+// paragraph whatever its state (parse_dpkg_records).
+enum class Mode { installed, records };
+
 class StatusParser {
  public:
-  StatusParser(std::string_view text, std::string_view name, const DpkgLimits& limits)
-      : text_(text), name_(name), limits_(limits) {}
+  StatusParser(std::string_view text, std::string_view name, const DpkgLimits& limits,
+               Mode mode = Mode::installed)
+      : text_(text), name_(name), limits_(limits), mode_(mode) {}
+
+  [[nodiscard]] std::vector<DpkgRecord> take_records() { return std::move(records_); }
 
   Result<std::vector<inventory::Package>> run() {
     if (text_.size() > limits_.max_file_size) {
@@ -230,6 +239,7 @@ class StatusParser {
       return fail(status.line,
                   "package '" + pkg + "': unknown Status '" + std::string(status.text) + "'");
     }
+    if (mode_ == Mode::records) return record(para, pkg, words);
     if (words[2] != "installed") return {};
 
     const Value& version = para.get(Field::version);
@@ -266,6 +276,44 @@ class StatusParser {
     return {};
   }
 
+  // parse_dpkg_records: every paragraph. Version and Architecture are required only of an
+  // installed package: dpkg may not know them yet for one that is half-installed or gone.
+  Result<void> record(const Paragraph& para, const std::string& pkg,
+                      const std::array<std::string_view, 3>& words) {
+    const bool installed = words[2] == "installed";
+    const Value& version = para.get(Field::version);
+    if (installed && (version.line == 0 || version.text.empty())) {
+      return fail(para.first_line, "installed package '" + pkg + "' has no Version");
+    }
+    if (version.line != 0 && !version.text.empty()) {
+      if (auto v = versions::parse_deb(version.text); !v) {
+        return fail(version.line, "package '" + pkg + "': invalid version '" +
+                                      std::string(version.text) + "': " + v.error().message);
+      }
+    }
+    const Value& arch = para.get(Field::architecture);
+    if (installed && (arch.line == 0 || arch.text.empty())) {
+      return fail(para.first_line, "installed package '" + pkg + "' has no Architecture");
+    }
+    if (arch.line != 0 && !arch.text.empty() && !valid_arch(arch.text)) {
+      return fail(arch.line,
+                  "package '" + pkg + "': invalid architecture '" + std::string(arch.text) + "'");
+    }
+    DpkgRecord r;
+    r.name = pkg;
+    r.arch = std::string(arch.text);
+    r.version = std::string(version.text);
+    r.want = std::string(words[0]);
+    r.flag = std::string(words[1]);
+    r.state = std::string(words[2]);
+    if (!seen_.insert(r.name + ':' + r.arch).second) {
+      return fail(para.get(Field::package).line,
+                  "package '" + pkg + "' for architecture '" + r.arch + "' is given twice");
+    }
+    records_.push_back(std::move(r));
+    return {};
+  }
+
   // "name" or "name (version)".
   Result<void> parse_source(const Value& source, const std::string& pkg,
                             inventory::Package& out) const {
@@ -296,7 +344,9 @@ class StatusParser {
   std::string_view text_;
   std::string_view name_;
   DpkgLimits limits_;
+  Mode mode_;
   std::vector<inventory::Package> packages_;
+  std::vector<DpkgRecord> records_;
   std::unordered_set<std::string> seen_;
 };
 
@@ -317,6 +367,78 @@ Result<std::vector<inventory::Package>> read_dpkg_status(const std::filesystem::
   auto data = detail::read_at_most(file, limits.max_file_size);
   if (!data) return tl::unexpected(data.error());
   return parse_dpkg_status(*data, file.string(), limits);
+}
+
+Result<std::vector<DpkgRecord>> parse_dpkg_records(std::string_view text, std::string_view name,
+                                                   const DpkgLimits& limits) {
+  StatusParser parser(text, name, limits, Mode::records);
+  if (auto ok = parser.run(); !ok) return tl::unexpected(ok.error());
+  return parser.take_records();
+}
+
+std::filesystem::path dpkg_admin_dir(const std::filesystem::path& root) {
+  return root / "var/lib/dpkg";
+}
+
+Result<DpkgDatabase> read_dpkg_database(const std::filesystem::path& admin_dir,
+                                        const DpkgLimits& limits) {
+  namespace fs = std::filesystem;
+  const auto read_records = [&](const fs::path& file) -> Result<std::vector<DpkgRecord>> {
+    auto data = detail::read_at_most(file, limits.max_file_size);
+    if (!data) return tl::unexpected(data.error());
+    return parse_dpkg_records(*data, file.string(), limits);
+  };
+  auto status = read_records(admin_dir / "status");
+  if (!status) return tl::unexpected(status.error());
+
+  // dpkg writes each change to updates/<number> before merging it into status; a run that
+  // was killed leaves them there, and dpkg applies them in numeric order when it next starts.
+  // Only names made of digits count ("tmp.i" is an entry still being written).
+  std::vector<fs::path> journal;
+  std::error_code ec;
+  const fs::path updates = admin_dir / "updates";
+  if (fs::is_directory(updates, ec)) {
+    for (auto it = fs::directory_iterator(updates, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      const std::string n = it->path().filename().string();
+      if (n.empty() || n.size() > 10 ||
+          !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        continue;
+      }
+      if (journal.size() >= limits.max_journal_files) {
+        return make_error(Errc::invalid_input,
+                          "more than " + std::to_string(limits.max_journal_files) +
+                              " journal files: not a dpkg database we can read",
+                          updates.string());
+      }
+      journal.push_back(it->path());
+    }
+    if (ec) {
+      return make_error(Errc::io, "cannot list the dpkg journal: " + ec.message(),
+                        updates.string());
+    }
+  }
+  std::sort(journal.begin(), journal.end(), [](const fs::path& a, const fs::path& b) {
+    return std::stoull(a.filename().string()) < std::stoull(b.filename().string());
+  });
+
+  std::map<std::pair<std::string, std::string>, DpkgRecord> merged;
+  for (auto& r : *status) merged[{r.name, r.arch}] = std::move(r);
+  for (const auto& file : journal) {
+    auto records = read_records(file);
+    if (!records) return tl::unexpected(records.error());
+    for (auto& r : *records) merged[{r.name, r.arch}] = std::move(r);
+  }
+
+  DpkgDatabase db;
+  db.journal_files = journal.size();
+  for (auto& [key, r] : merged) {
+    if (r.state == "not-installed" || r.state == "config-files") continue;
+    DbEntry e{r.name, r.arch, r.version, r.state == "installed" ? std::string() : r.state};
+    if (r.want == "hold") db.held.push_back(e);
+    db.packages.push_back(std::move(e));
+  }
+  return db;
 }
 
 }  // namespace pf::pkg
