@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "patchflow/lab/rpm.hpp"
 
+#include <elf.h>
+#include <stdlib.h>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstring>
+#include <fstream>
 #include <string_view>
 #include <system_error>
 
 #include "patchflow/lab/tools.hpp"
+#include "patchflow/pkg/backend.hpp"
+#include "patchflow/pkg_dnf/dnf_backend.hpp"
 #include "validate.hpp"
 
 namespace pf::lab {
@@ -133,7 +141,118 @@ std::vector<std::string> rpm_args(const fs::path& root) {
   return {"rpm", "--root", fs::absolute(root).string(), "--dbpath", kRpmDbPath};
 }
 
-Result<void> make_rpm_root(const fs::path& root) {
+namespace {
+
+// The lab's dnf configuration: RHEL's choices (best, no skipping of unavailable repositories),
+// without signatures (lab packages are unsigned) and without weak dependencies.
+constexpr const char* kDnfConf =
+    "# patchflow lab root: dnf runs on it with HOME=<dnf_home> (%_dbpath) and --installroot\n"
+    "[main]\n"
+    "gpgcheck=0\n"
+    "installonly_limit=3\n"
+    "clean_requirements_on_remove=True\n"
+    "best=True\n"
+    "skip_if_unavailable=False\n"
+    "install_weak_deps=False\n";
+
+// Applets a scriptlet commonly calls, linked to busybox in R/bin.
+constexpr std::array<const char*, 48> kApplets{
+    "sh",       "ash",  "sleep", "echo",  "printf", "mkdir",     "rmdir",    "touch",
+    "cat",      "rm",   "cp",    "mv",    "ln",     "ls",        "chmod",    "chown",
+    "test",     "[",    "true",  "false", "sed",    "grep",      "awk",      "head",
+    "tail",     "wc",   "env",   "dd",    "sync",   "mktemp",    "dirname",  "basename",
+    "readlink", "tr",   "cut",   "id",    "date",   "stat",      "df",       "find",
+    "xargs",    "sort", "uniq",  "tee",   "kill",   "fallocate", "truncate", "expr"};
+
+// True when `file` is an ELF executable without a program interpreter (statically linked):
+// a dynamically linked busybox cannot run chrooted into a root without its libraries.
+Result<bool> is_static_elf(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  Elf64_Ehdr eh{};
+  in.read(reinterpret_cast<char*>(&eh), sizeof(eh));
+  if (!in || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return make_error(Errc::invalid_input, "not a 64-bit ELF executable", file.string());
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 4096)
+    return make_error(Errc::invalid_input, "unexpected ELF program headers", file.string());
+  in.seekg(static_cast<std::streamoff>(eh.e_phoff));
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.read(reinterpret_cast<char*>(&ph), sizeof(ph));
+    if (!in) return make_error(Errc::invalid_input, "truncated ELF program headers", file.string());
+    if (ph.p_type == PT_INTERP) return false;
+  }
+  return true;
+}
+
+Result<void> add_shell(const fs::path& root) {
+  auto busybox = find_tool("busybox", "busybox-static");
+  if (!busybox) return tl::unexpected(busybox.error());
+  auto is_static = is_static_elf(*busybox);
+  if (!is_static) return tl::unexpected(is_static.error());
+  if (!*is_static)
+    return make_error(Errc::not_found,
+                      *busybox +
+                          " is dynamically linked and cannot run chrooted into a package root: "
+                          "install the Debian package 'busybox-static'",
+                      *busybox);
+  std::error_code ec;
+  const fs::path bin = root / "bin";
+  fs::create_directories(bin, ec);
+  if (ec) return make_error(Errc::io, "cannot create directory: " + ec.message(), bin);
+  fs::copy_file(*busybox, bin / "busybox", fs::copy_options::overwrite_existing, ec);
+  if (ec) return make_error(Errc::io, "cannot copy busybox: " + ec.message(), bin / "busybox");
+  fs::permissions(bin / "busybox", fs::perms(0755), fs::perm_options::replace, ec);
+  for (const char* applet : kApplets) {
+    fs::remove(bin / applet, ec);
+    fs::create_symlink("busybox", bin / applet, ec);
+    if (ec) return make_error(Errc::io, "cannot link applet: " + ec.message(), bin / applet);
+  }
+  // busybox has no bash applet; its ash runs the simple scripts that "-p /bin/bash" names.
+  if (auto w =
+          write_file(bin / "bash", "#!/bin/sh\nexec /bin/busybox ash \"$@\"\n", fs::perms(0755));
+      !w)
+    return w;
+  for (const char* dir : {"tmp", "var/tmp"}) {
+    fs::create_directories(root / dir, ec);
+    fs::permissions(root / dir, fs::perms(01777), fs::perm_options::replace, ec);
+  }
+
+  // The package that tells rpm and dnf that /bin/sh exists, built where nothing else lives.
+  std::string tmpl = (fs::temp_directory_path() / "pf-lab-base-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return make_error(Errc::io, "cannot create a temporary directory", tmpl);
+  Staging staging{tmpl};
+  RpmSpec base;
+  base.name = "pf-lab-base";
+  base.version = "1";
+  base.release = "1";
+  base.summary = "patchflow lab root base: a busybox shell as /bin/sh";
+  base.provides = {"/bin/sh", "/bin/bash"};
+  auto rpm = build_rpm(base, staging.dir);
+  if (!rpm) return tl::unexpected(rpm.error());
+  return install_rpms(root, {*rpm});
+}
+
+}  // namespace
+
+fs::path dnf_home(const fs::path& root) {
+  return fs::absolute(root) / "var/lib/pf-lab/dnf-home";
+}
+
+std::vector<std::string> dnf_args(const fs::path& root) {
+  pkg::BackendOptions options;
+  options.root = fs::absolute(root);
+  options.releasever = "lab";
+  return pkg::dnf::root_dnf_args(options, dnf_home(root));
+}
+
+std::vector<std::string> dnf_env(const fs::path& root) {
+  pkg::BackendOptions options;
+  options.root = fs::absolute(root);
+  return pkg::dnf::root_dnf_env(options, dnf_home(root));
+}
+
+Result<void> make_rpm_root(const fs::path& root, const RpmRootOptions& options) {
   auto rpm = find_tool("rpm", "rpm");
   if (!rpm) return tl::unexpected(rpm.error());
   std::error_code ec;
@@ -144,6 +263,11 @@ Result<void> make_rpm_root(const fs::path& root) {
   argv.push_back("--initdb");
   auto r = run_checked(std::move(argv));
   if (!r) return tl::unexpected(r.error());
+  fs::create_directories(root / "etc/yum.repos.d", ec);
+  if (ec) return make_error(Errc::io, "cannot create directory: " + ec.message(), root);
+  if (auto w = write_file(root / "etc/dnf/dnf.conf", kDnfConf); !w) return w;
+  if (auto w = pkg::dnf::write_dnf_home(dnf_home(root), kRpmDbPath); !w) return w;
+  if (options.scriptlets) return add_shell(root);
   return {};
 }
 

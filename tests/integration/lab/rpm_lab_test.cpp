@@ -2,6 +2,8 @@
 // build_rpm, make_rpm_root and install_rpms against the real rpmbuild and rpm.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "lab_fixture.hpp"
 #include "patchflow/lab/rpm.hpp"
 
@@ -85,14 +87,79 @@ TEST_F(RpmLab, InvalidDescriptionsAreClearErrors) {
   EXPECT_EQ(f.error().code, pf::Errc::invalid_input);
 }
 
-TEST_F(RpmLab, EmptyRootQueriesNothing) {
+TEST_F(RpmLab, NewRootHoldsOnlyTheShellPackage) {
   EXPECT_TRUE(fs::exists(root_ / "var/lib/rpm"));
   auto argv = lab::rpm_args(root_);
   argv[0] = rpm_;
-  argv.push_back("-qa");
+  argv.insert(argv.end(), {"-qa", "--qf", "%{NAME} [%{PROVIDES} ]\\n"});
   auto r = run(argv);
   ASSERT_TRUE(r.ok()) << describe(r);
-  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.out, "pf-lab-base /bin/bash /bin/sh pf-lab-base \n");
+  EXPECT_TRUE(fs::is_symlink(root_ / "bin/sh"));
+  EXPECT_EQ(fs::read_symlink(root_ / "bin/sh"), "busybox");
+  EXPECT_NE(slurp(root_ / "etc/dnf/dnf.conf").find("gpgcheck=0"), std::string::npos);
+  EXPECT_EQ(slurp(lab::dnf_home(root_) / ".rpmmacros"), "%_dbpath /var/lib/rpm\n");
+
+  const fs::path bare = dir_ / "bare";
+  auto made = lab::make_rpm_root(bare, {.scriptlets = false});
+  ASSERT_TRUE(made) << pf::to_string(made.error());
+  argv = lab::rpm_args(bare);
+  argv[0] = rpm_;
+  argv.push_back("-qa");
+  auto b = run(argv);
+  ASSERT_TRUE(b.ok()) << describe(b);
+  EXPECT_EQ(b.out, "");
+  EXPECT_FALSE(fs::exists(bare / "bin/sh"));
+}
+
+TEST_F(RpmLab, ScriptletsRunChrootedInTheRoot) {
+  lab::RpmSpec s;
+  s.name = "pf-script";
+  s.version = "1.0";
+  s.pre = "mkdir -p /var/lib/pf-script\necho pre $1 > /var/lib/pf-script/pre\n";
+  s.post = "echo post $1 > /var/lib/pf-script/post\nsleep 0\n";
+  auto v1 = lab::build_rpm(s, dir_ / "rpms");
+  ASSERT_TRUE(v1) << pf::to_string(v1.error());
+  auto installed = lab::install_rpms(root_, {*v1});
+  ASSERT_TRUE(installed) << pf::to_string(installed.error());
+  EXPECT_EQ(slurp(root_ / "var/lib/pf-script/pre"), "pre 1\n");
+  EXPECT_EQ(slurp(root_ / "var/lib/pf-script/post"), "post 1\n");
+
+  s.version = "2.0";
+  s.pre = "echo refusing >&2\nexit 3\n";
+  auto v2 = lab::build_rpm(s, dir_ / "rpms");
+  ASSERT_TRUE(v2) << pf::to_string(v2.error());
+  auto refused = lab::install_rpms(root_, {*v2});
+  ASSERT_FALSE(refused) << "a failing %pre stops rpm";
+  EXPECT_NE(refused.error().message.find("refusing"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(query("%{VERSION}", "pf-script"), "1.0");
+}
+
+TEST_F(RpmLab, DnfActsOnTheRootWithItsOwnDatabase) {
+  const std::string dnf = require("dnf", "dnf");
+  require("createrepo_c", "createrepo-c");
+  require("modifyrepo_c", "createrepo-c");
+  lab::RpmSpec s;
+  s.name = "pf-dnf";
+  s.version = "1.0";
+  s.post = "echo installed > /var/lib/pf-dnf-post\n";
+  auto pkg = lab::build_rpm(s, dir_ / "rpms");
+  ASSERT_TRUE(pkg) << pf::to_string(pkg.error());
+  auto repo = lab::build_rpm_repo({*pkg}, dir_ / "repo");
+  ASSERT_TRUE(repo) << pf::to_string(repo.error());
+  ASSERT_TRUE(lab::write_file(root_ / "etc/yum.repos.d/pf-lab.repo", repo->repo_file));
+
+  auto argv = lab::dnf_args(root_);
+  EXPECT_EQ(argv[0], "dnf");
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--installroot=" + fs::absolute(root_).string()),
+            argv.end());
+  argv[0] = dnf;
+  argv.insert(argv.end(), {"-y", "install", "pf-dnf"});
+  auto r = run(argv, lab::dnf_env(root_));
+  ASSERT_TRUE(r.ok()) << describe(r);
+  EXPECT_EQ(query("%{NAME}-%{VERSION}-%{RELEASE}", "pf-dnf"), "pf-dnf-1.0-1");
+  EXPECT_EQ(slurp(root_ / "var/lib/pf-dnf-post"), "installed\n") << "dnf ran the %post";
+  EXPECT_FALSE(fs::exists(root_ / "root/.rpmdb")) << "dnf used the root's database";
 }
 
 TEST_F(RpmLab, RepositoryHasPrimaryAndUpdateinfo) {

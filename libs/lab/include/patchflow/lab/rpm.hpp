@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// RPM fixtures: .rpm packages (rpmbuild -bb on a generated spec) and rpm roots (rpm --initdb).
+// RPM fixtures: .rpm packages (rpmbuild -bb on a generated spec), rpm roots that rpm and dnf act
+// on (rpm --initdb, a dnf configuration, a shell for scriptlets) and rpm repositories.
 #pragma once
 
 #include <cstdint>
@@ -41,17 +42,49 @@ struct RpmSpec {
 /// The rpm database path inside a root.
 inline constexpr const char* kRpmDbPath = "/var/lib/rpm";
 
-/// Creates `root` with an empty rpm database: rpm --root R --dbpath /var/lib/rpm --initdb.
-[[nodiscard]] Result<void> make_rpm_root(const std::filesystem::path& root);
+/// How make_rpm_root prepares a root.
+struct RpmRootOptions {
+  /// Make scriptlets runnable. rpm runs them chrooted into the root (it has no chrootless
+  /// mode), and rpmbuild gives every package with a scriptlet "Requires: /bin/sh", which dnf
+  /// refuses unless an installed package provides it. So: a statically linked busybox (Debian
+  /// package busybox-static) as R/bin/busybox, R/bin/sh and the common applets (sleep, echo,
+  /// mkdir, touch, cat, rm, cp, mv, sed, grep, ...) linked to it, R/bin/bash running its ash,
+  /// and the package pf-lab-base (Provides: /bin/sh, /bin/bash) installed with rpm -U.
+  /// Without it a scriptlet fails with status 127 (rpm only warns for %post) and dnf refuses
+  /// packages with scriptlets ("nothing provides /bin/sh").
+  bool scriptlets{true};
+};
+
+/// Creates `root` with an rpm database (rpm --root R --dbpath /var/lib/rpm --initdb), the
+/// directories and configuration dnf needs (R/etc/dnf/dnf.conf with gpgcheck=0, best=True,
+/// skip_if_unavailable=False, install_weak_deps=False; R/etc/yum.repos.d; the HOME of
+/// dnf_env) and, by default, what scriptlets need (see RpmRootOptions).
+[[nodiscard]] Result<void> make_rpm_root(const std::filesystem::path& root,
+                                         const RpmRootOptions& options = {});
 
 /// rpm --root R --dbpath /var/lib/rpm (the argv prefix for queries and installs).
 [[nodiscard]] std::vector<std::string> rpm_args(const std::filesystem::path& root);
 
 /// rpm --root R --dbpath /var/lib/rpm -U --nodeps rpms... (-U installs or upgrades).
-/// rpm runs scriptlets chrooted into R and has no chrootless mode: in a root without /bin/sh
-/// a scriptlet fails with status 127, which rpm reports as a warning (exit 0) for %post.
+/// Scriptlets run chrooted into R with the root's /bin/sh (see RpmRootOptions::scriptlets);
+/// a failing %pre stops that package (an error), a failing %post is only a warning of rpm.
 [[nodiscard]] Result<void> install_rpms(const std::filesystem::path& root,
                                         const std::vector<std::filesystem::path>& rpms);
+
+/// The directory given to dnf as HOME for this root: it holds .rpmmacros with
+/// "%_dbpath /var/lib/rpm" (dnf has no --dbpath; Debian's rpm defaults to ~/.rpmdb).
+/// R/var/lib/pf-lab/dnf-home, written by make_rpm_root.
+[[nodiscard]] std::filesystem::path dnf_home(const std::filesystem::path& root);
+
+/// The dnf argv prefix for the root (append "makecache", "-y install pf-app", ...), the same
+/// one the dnf backend uses (pf::pkg::dnf::root_dnf_args with --releasever=lab):
+///   dnf --installroot=R --config=R/etc/dnf/dnf.conf --setopt=reposdir=R/etc/yum.repos.d,...
+///     --setopt=exit_on_lock=True --releasever=lab --noplugins
+/// Run it with dnf_env(root).
+[[nodiscard]] std::vector<std::string> dnf_args(const std::filesystem::path& root);
+
+/// {"LC_ALL=C", "HOME=<dnf_home(root)>"}.
+[[nodiscard]] std::vector<std::string> dnf_env(const std::filesystem::path& root);
 
 /// One package of an advisory (updateinfo.xml <package>).
 struct AdvisoryPackage {
