@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "lab_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"patchflow: automated patch management for Linux fleets", "patchflow"};
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   pf::cli::add_scan_command(app, exit_code);
   pf::cli::add_feeds_command(app, exit_code);
   pf::cli::add_version_command(app, exit_code);
+  pf::cli::add_lab_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
