@@ -7,3 +7,8 @@ if(TARGET patchflow-agent)
     PF_AGENT_BIN="$<TARGET_FILE:patchflow-agent>")
   add_dependencies(pf_integration_tests patchflow-agent)
 endif()
+
+# The README's agent demo, as a user runs it: it fails on any step that does not apply.
+add_test(NAME ReadmeDemoAgent COMMAND ${PROJECT_SOURCE_DIR}/scripts/demo-agent)
+set_tests_properties(ReadmeDemoAgent PROPERTIES LABELS integration TIMEOUT 300
+  ENVIRONMENT "PF_BUILD_DIR=${PROJECT_BINARY_DIR}")
