@@ -2,6 +2,7 @@
 #include "patchflow/lab/deb.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 #include <system_error>
 
@@ -78,6 +79,15 @@ Result<fs::path> build_deb(const DebSpec& spec, const fs::path& out_dir) {
                       "package name '" + spec.name +
                           "' must be at least 2 of [a-z0-9+.-], starting with [a-z0-9]",
                       "name");
+  }
+  // dpkg trims blanks around a version; the file name and the repository index would not.
+  for (const std::string* v : {&spec.version, &spec.source_version}) {
+    if (!v->empty() && (std::isspace(static_cast<unsigned char>(v->front())) != 0 ||
+                        std::isspace(static_cast<unsigned char>(v->back())) != 0)) {
+      return make_error(Errc::invalid_input,
+                        "version '" + *v + "' has white space around it",
+                        v == &spec.version ? "version" : "source_version");
+    }
   }
   auto parsed = versions::parse_deb(spec.version, versions::Check::strict);
   if (!parsed) {

@@ -84,6 +84,10 @@ TEST_F(DebBuild, InvalidDescriptionsAreClearErrors) {
   auto strict = bad([](lab::DebSpec& s) { s.version = "a1.0"; });
   ASSERT_FALSE(strict) << "strict parsing rejects a version not starting with a digit";
 
+  auto spaced = bad([](lab::DebSpec& s) { s.version = "1.0-1 "; });
+  ASSERT_FALSE(spaced) << "a version with white space around it is refused";
+  EXPECT_EQ(spaced.error().where, "version");
+
   auto n = bad([](lab::DebSpec& s) { s.name = "Pf_Demo"; });
   ASSERT_FALSE(n);
   EXPECT_EQ(n.error().where, "name");
