@@ -4,3 +4,5 @@ pf_add_fuzzer(pkg_dpkg_status_fuzz SOURCES pkg_dpkg_status_fuzz.cpp DEPS patchfl
   CORPUS dpkg_status)
 pf_add_fuzzer(pkg_os_release_fuzz SOURCES pkg_os_release_fuzz.cpp DEPS patchflow::pkg
   CORPUS os_release)
+pf_add_fuzzer(pkg_dpkg_database_fuzz SOURCES pkg_dpkg_database_fuzz.cpp DEPS patchflow::pkg
+  CORPUS dpkg_database)

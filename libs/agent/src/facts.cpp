@@ -31,7 +31,8 @@ bool is_hex(char c) noexcept {
 
 // A run of decimal digits as a non-negative int64; nullopt when empty, not all digits or too big.
 std::optional<std::int64_t> to_int64(std::string_view digits) noexcept {
-  if (digits.empty()) return std::nullopt;
+  // from_chars takes a leading '-' for a signed type ("-0" would read as 0).
+  if (digits.empty() || digits.front() < '0' || digits.front() > '9') return std::nullopt;
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
   if (ec != std::errc() || end != digits.data() + digits.size() || v < 0) return std::nullopt;

@@ -431,11 +431,15 @@ AptOutput parse_apt_output(std::string_view text) {
 
 std::vector<RepoFailure> parse_update_failures(std::string_view text) {
   std::vector<RepoFailure> out;
-  const auto add = [&out](std::string repository, std::string reason) {
+  // Whether `repository` is the entry's: the same, or a URL under the entry's (non-empty) URI.
+  const auto same = [](const RepoFailure& f, std::string_view repository) {
+    const std::string_view uri = std::string_view(f.repository).substr(0, f.repository.find(' '));
+    return f.repository == repository || (!uri.empty() && starts_with(repository, uri));
+  };
+  const auto add = [&out, &same](std::string repository, std::string reason) {
+    if (repository.empty()) return;  // "E: The repository '' ...": nothing to name
     for (auto& f : out) {
-      if (f.repository == repository ||
-          (!f.repository.empty() &&
-           starts_with(repository, f.repository.substr(0, f.repository.find(' '))))) {
+      if (same(f, repository)) {
         if (f.reason.empty()) f.reason = std::move(reason);
         return;
       }
@@ -471,8 +475,7 @@ std::vector<RepoFailure> parse_update_failures(std::string_view text) {
       }
       add(repository, {});
       for (std::size_t i = 0; i < out.size(); ++i) {
-        if (out[i].repository == repository ||
-            starts_with(repository, out[i].repository.substr(0, out[i].repository.find(' ')))) {
+        if (same(out[i], repository)) {
           pending = i;
           break;
         }

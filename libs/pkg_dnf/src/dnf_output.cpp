@@ -93,6 +93,8 @@ std::string normalize_evr(std::string_view version) {
   auto colon = version.find(':');
   if (colon == std::string_view::npos) return std::string(version);
   auto epoch = version.substr(0, colon);
+  // Only digits make an epoch: "0-0:1" has none (its release holds the ':').
+  if (!std::all_of(epoch.begin(), epoch.end(), is_digit)) return std::string(version);
   while (epoch.size() > 1 && epoch.front() == '0') epoch.remove_prefix(1);
   if (epoch.empty() || epoch == "0") return std::string(version.substr(colon + 1));
   return std::string(epoch) + ":" + std::string(version.substr(colon + 1));
@@ -120,6 +122,7 @@ Result<Nevra> parse_nevra(std::string_view text) {
   if (auto colon = ev.find(':'); colon != std::string_view::npos) {
     if (!all_of(ev.substr(0, colon), is_digit) || colon + 1 == ev.size())
       return bad("invalid EPOCH");
+    if (ev.find(':', colon + 1) != std::string_view::npos) return bad("':' in VERSION");
   }
   Nevra n;
   n.name = std::string(nevr.substr(0, ver_dash));
@@ -467,6 +470,8 @@ Result<std::vector<Available>> parse_repoquery(std::string_view out) {
     for (auto field : f)
       if (!all_of(field, is_token_char)) return fail("an empty field or white space");
     if (!all_of(f[1], is_digit)) return fail("the epoch is not a number");
+    if (f[2].find(':') != std::string_view::npos || f[3].find(':') != std::string_view::npos)
+      return fail("':' in the version or release");
     if (!all_of(f[4], is_arch_char)) return fail("invalid architecture");
     if (result.size() >= kMaxItems) return fail("too many lines");
     result.push_back(
@@ -593,7 +598,7 @@ std::vector<RepoFailure> parse_repo_failures(std::string_view text) {
             bounded(std::string(at == std::string_view::npos ? line : line.substr(at + 3)));
       }
     } else if (auto cid = quoted(line, "Cache-only enabled but no cache for '")) {
-      if (auto* f = entry(*cid); f && f->message.empty()) f->message = std::string(line);
+      if (auto* f = entry(*cid); f && f->message.empty()) f->message = bounded(std::string(line));
     } else if (line.starts_with("Ignoring repositories: ")) {
       auto list = line.substr(std::string_view("Ignoring repositories: ").size());
       for (auto token : tokens_of(list)) {

@@ -111,6 +111,19 @@ TEST(ProcStat, BtimeLine) {
   EXPECT_EQ(bad.error().where, "stat:2");
 }
 
+// Found by agent_facts_fuzz: from_chars reads a leading '-', so "-0" passed as 0 seconds.
+TEST(ProcUptime, SignedZeroIsNotANumberOfSeconds) {
+  for (const char* bad : {"-0", "-0.5 1.0\n", "-00 0\n"}) {
+    auto r = agent::parse_proc_uptime(bad, "proc/uptime");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, pf::Errc::invalid_input);
+  }
+  auto b = agent::parse_proc_stat_btime("cpu 1\nbtime -0\n", "stat");
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, pf::Errc::invalid_input);
+  EXPECT_EQ(b.error().where, "stat:2");
+}
+
 TEST(BootId, UuidOnly) {
   auto id = agent::parse_boot_id("356b445a-0340-4911-bba9-cbe637c0116b\n");
   ASSERT_TRUE(id) << pf::to_string(id.error());

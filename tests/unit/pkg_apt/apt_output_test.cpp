@@ -327,5 +327,25 @@ E: The repository 'file:/srv/other stable Release' does not have a Release file.
                   .empty());
 }
 
+// Found by pkg_apt_output_fuzz: an empty repository name ("E: The repository '' ...") became an
+// entry, and one without a URI before its first blank matched every later repository, taking
+// their reasons.
+TEST(AptUpdate, EmptyRepositoryNamesMatchNothing) {
+  auto f = parse_update_failures(R"(E: The repository '' does not have a Release file.
+Err:2 http://127.0.0.1:9/debian stable InRelease
+  Could not connect to 127.0.0.1:9 (127.0.0.1). - connect (111: Connection refused)
+)");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].repository, "http://127.0.0.1:9/debian stable");
+  EXPECT_NE(f[0].reason.find("Connection refused"), std::string::npos);
+
+  auto blank = parse_update_failures(
+      "E: The repository ' odd' does not have a Release file.\n"
+      "E: Failed to fetch http://h/debian/dists/stable/InRelease  404  Not Found\n");
+  ASSERT_EQ(blank.size(), 2u);
+  EXPECT_EQ(blank[1].repository, "http://h/debian/dists/stable/InRelease");
+  EXPECT_NE(blank[1].reason.find("404"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pf::pkg::apt

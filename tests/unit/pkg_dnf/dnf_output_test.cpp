@@ -437,5 +437,37 @@ TEST(DnfNevra, SplitAndSpecs) {
   EXPECT_FALSE(nevra_spec("pfa", "1.0-"));
 }
 
+// Found by pkg_dnf_output_fuzz: a ':' after the epoch or in the release was read as an epoch
+// separator, so that the version returned did not read back the same (or showed an epoch of 0).
+TEST(DnfNevra, ColonsOutsideTheEpoch) {
+  EXPECT_EQ(normalize_evr("0-0:1"), "0-0:1") << "no epoch: the part before ':' is not digits";
+  EXPECT_EQ(normalize_evr("00:1-0:1"), "1-0:1");
+  auto rel = parse_nevra("p-0-:.g");
+  ASSERT_TRUE(rel) << to_string(rel.error());
+  EXPECT_EQ(rel->name, "p");
+  EXPECT_EQ(rel->version, "0-:");
+  EXPECT_EQ(rel->arch, "g");
+  for (const char* bad : {"p-0::-2.x86_64", "p-0:1:2-3.noarch", "p-1:0:1-1.noarch"}) {
+    auto r = parse_nevra(bad);
+    ASSERT_FALSE(r) << bad << " -> " << r->version;
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+  }
+  auto q = parse_repoquery("pfb|0|2.0|1|noarch|r\npfb|0|0:1|1|noarch|r\n");
+  ASSERT_FALSE(q) << (*q)[1].version;
+  EXPECT_EQ(q.error().where, "dnf repoquery line 2");
+  EXPECT_FALSE(parse_repoquery("pfb|0|1|1:2|noarch|r\n"));
+}
+
+// Found by pkg_dnf_output_fuzz: the "Cache-only enabled" message was kept whole, however long.
+TEST(DnfRepoFailures, CacheOnlyMessageIsBounded) {
+  const std::string line =
+      "Error: Cache-only enabled but no cache for 'pf-x'" + std::string(5000, '!') + "\n";
+  auto f = parse_repo_failures(line);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "pf-x");
+  EXPECT_LE(f[0].message.size(), 2003u);
+  EXPECT_TRUE(f[0].message.starts_with("Error: Cache-only enabled"));
+}
+
 }  // namespace
 }  // namespace pf::pkg::dnf
