@@ -68,8 +68,125 @@ CREATE TABLE feed_cursors (
 ) STRICT;
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// Lists (reboot reasons, advisory ids, enrollment-token labels as "key=value") are stored as
+// text: each item with '\' and newline escaped, followed by a newline.
+constexpr std::string_view kFleet = R"sql(
+CREATE TABLE hosts (
+  id               TEXT PRIMARY KEY,
+  name             TEXT NOT NULL,
+  os_id            TEXT NOT NULL,
+  os_version_id    TEXT NOT NULL,
+  ecosystem        TEXT NOT NULL,
+  arch             TEXT NOT NULL,
+  kernel_release   TEXT NOT NULL,
+  boot_id          TEXT NOT NULL,
+  criticality      INTEGER NOT NULL,
+  cert_fingerprint TEXT NOT NULL,
+  cert_not_after   INTEGER NOT NULL,
+  enrolled_at      INTEGER NOT NULL,
+  last_seen        INTEGER NOT NULL,
+  reboot_required  INTEGER NOT NULL,
+  reboot_reasons   TEXT NOT NULL,
+  inventory_hash   TEXT NOT NULL,
+  revoked_at       INTEGER
+) STRICT;
+CREATE UNIQUE INDEX hosts_by_fingerprint ON hosts(cert_fingerprint);
+CREATE INDEX hosts_by_name ON hosts(name);
+CREATE INDEX hosts_by_ecosystem ON hosts(ecosystem, id);
+
+CREATE TABLE host_labels (
+  host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  key     TEXT NOT NULL,
+  value   TEXT NOT NULL,
+  PRIMARY KEY (host_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX host_labels_by_pair ON host_labels(key, value, host_id);
+
+CREATE TABLE host_packages (
+  host_id        TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  seq            INTEGER NOT NULL,
+  name           TEXT NOT NULL,
+  arch           TEXT NOT NULL,
+  version        TEXT NOT NULL,
+  source_name    TEXT NOT NULL,
+  source_version TEXT NOT NULL,
+  PRIMARY KEY (host_id, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX host_packages_by_name ON host_packages(name, host_id);
+
+CREATE TABLE host_updates (
+  host_id           TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  seq               INTEGER NOT NULL,
+  name              TEXT NOT NULL,
+  arch              TEXT NOT NULL,
+  installed_version TEXT NOT NULL,
+  candidate_version TEXT NOT NULL,
+  origin            TEXT NOT NULL,
+  security          INTEGER NOT NULL,
+  advisories        TEXT NOT NULL,
+  held_reason       TEXT NOT NULL,
+  PRIMARY KEY (host_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE enrollment_tokens (
+  token_hash   TEXT PRIMARY KEY,
+  token_id     TEXT NOT NULL UNIQUE,
+  labels       TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  used_at      INTEGER,
+  used_by_host TEXT
+) STRICT;
+
+CREATE TABLE users (
+  name          TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'approver', 'viewer')),
+  disabled      INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE api_tokens (
+  token_hash   TEXT PRIMARY KEY,
+  token_id     TEXT NOT NULL UNIQUE,
+  user_name    TEXT NOT NULL REFERENCES users(name),
+  role         TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'approver', 'viewer')),
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  revoked_at   INTEGER,
+  last_used_at INTEGER
+) STRICT;
+CREATE INDEX api_tokens_by_user ON api_tokens(user_name, created_at, token_id);
+
+-- Append-only, hash-chained (see patchflow/store/audit.hpp). The triggers refuse changes
+-- through SQL; the chain is what detects changes made around them.
+CREATE TABLE audit_log (
+  seq         INTEGER PRIMARY KEY,
+  actor       TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  target      TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json  TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  prev_hash   TEXT NOT NULL,
+  hash        TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+-- Also catches INSERT OR REPLACE, whose implicit delete fires no DELETE trigger.
+CREATE TRIGGER audit_log_append_at_head BEFORE INSERT ON audit_log
+WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)
+  OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM audit_log WHERE seq = NEW.seq - 1),
+                                   '0000000000000000000000000000000000000000000000000000000000000000')
+BEGIN SELECT RAISE(ABORT, 'audit_log entries are appended at the head of the chain'); END;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "advisories, cves and feed cursors", kAdvisories},
+    {2, "hosts, inventories, enrollment tokens, users, api tokens, audit log", kFleet},
 }};
 
 }  // namespace

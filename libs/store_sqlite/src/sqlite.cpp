@@ -52,6 +52,15 @@ Stmt& Stmt::bind_null(int index) {
   return *this;
 }
 
+Stmt& Stmt::bind_opt(int index, std::optional<std::int64_t> value) {
+  if (value) {
+    sqlite3_bind_int64(stmt_, index, *value);
+  } else {
+    sqlite3_bind_null(stmt_, index);
+  }
+  return *this;
+}
+
 Result<bool> Stmt::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -88,6 +97,13 @@ std::optional<double> Stmt::real(int column) const {
   if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
   return sqlite3_column_double(stmt_, column);
 }
+
+std::optional<std::int64_t> Stmt::opt_integer(int column) const {
+  if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(stmt_, column);
+}
+
+bool Stmt::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 Db::~Db() { sqlite3_close_v2(db_); }
 

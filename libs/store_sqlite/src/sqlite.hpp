@@ -32,6 +32,8 @@ class Stmt {
   Stmt& bind(int index, std::int64_t value);
   Stmt& bind(int index, std::optional<double> value);
   Stmt& bind_null(int index);
+  /// NULL when empty.
+  Stmt& bind_opt(int index, std::optional<std::int64_t> value);
 
   /// One step: true when a row is available, false when done.
   [[nodiscard]] Result<bool> step();
@@ -42,6 +44,11 @@ class Stmt {
   [[nodiscard]] std::string text(int column) const;
   [[nodiscard]] std::int64_t integer(int column) const;
   [[nodiscard]] std::optional<double> real(int column) const;
+  /// nullopt for NULL.
+  [[nodiscard]] std::optional<std::int64_t> opt_integer(int column) const;
+  [[nodiscard]] bool is_null(int column) const;
+  /// Whether a statement is held (a default-constructed Stmt holds none).
+  [[nodiscard]] bool valid() const noexcept { return stmt_ != nullptr; }
 
  private:
   sqlite3* db_{nullptr};

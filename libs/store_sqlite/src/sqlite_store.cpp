@@ -5,6 +5,7 @@
 
 #include "migrations.hpp"
 #include "sqlite.hpp"
+#include "store_impl.hpp"
 
 namespace pf::store {
 
@@ -49,22 +50,7 @@ adv::Severity severity_from(std::string_view name) {
   return adv::severity_from_name(name).value_or(adv::Severity::unknown);
 }
 
-// Unwraps a Result<T> inside a function returning Result<U>.
-#define PF_TRY(var, expr)                                    \
-  auto var = (expr);                                         \
-  if (!var) return Unexpected(std::move(var.error()))
-
-#define PF_CHECK(expr)                                       \
-  do {                                                       \
-    auto pf_check_result_ = (expr);                          \
-    if (!pf_check_result_) return Unexpected(std::move(pf_check_result_.error())); \
-  } while (false)
-
 }  // namespace
-
-struct SqliteStore::Impl {
-  Db db;
-};
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;

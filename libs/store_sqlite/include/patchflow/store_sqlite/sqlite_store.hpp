@@ -5,12 +5,15 @@
 #include <memory>
 
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/fleet_store.hpp"
 
 namespace pf::store {
 
 /// The embedded store: one SQLite file in WAL mode with synchronous=FULL, foreign keys on,
-/// its schema brought up to date by numbered migrations when it is opened.
-class SqliteStore final : public AdvisoryStore {
+/// its schema brought up to date by numbered migrations when it is opened. One object is
+/// one connection, used by one thread at a time; several objects (threads, processes) may
+/// share one file: writes are serialised by SQLite's write lock (waiting up to 5 s for it).
+class SqliteStore final : public AdvisoryStore, public FleetStore {
  public:
   /// Opens (creating when absent) the database at `path` and applies pending migrations, each
   /// in its own transaction. ":memory:" opens a private in-memory database.
@@ -22,6 +25,7 @@ class SqliteStore final : public AdvisoryStore {
 
   ~SqliteStore() override;
 
+  // AdvisoryStore
   Result<void> put_advisories(std::span<const advisories::Advisory> batch) override;
   Result<void> put_cves(std::span<const advisories::CveInfo> batch, unsigned fields) override;
   Result<std::vector<advisories::Advisory>> advisories(std::string_view ecosystem) override;
@@ -29,7 +33,51 @@ class SqliteStore final : public AdvisoryStore {
   Result<void> put_cursor(const FeedCursor& cursor) override;
   Result<std::optional<FeedCursor>> cursor(std::string_view source) override;
   Result<StoreCounts> counts() override;
+  /// Both interfaces' atomically(): one transaction for advisory and fleet changes alike.
   Result<void> atomically(const std::function<Result<void>()>& work) override;
+
+  // FleetStore
+  Result<void> create_host(const Host& host) override;
+  Result<std::optional<Host>> host(std::string_view id) override;
+  Result<std::optional<Host>> host_by_fingerprint(std::string_view fingerprint) override;
+  Result<HostPage> list_hosts(const HostQuery& query) override;
+  Result<void> record_checkin(std::string_view host_id, const CheckinFacts& facts) override;
+  Result<std::size_t> record_checkins(std::span<const Checkin> batch) override;
+  Result<void> set_certificate(std::string_view host_id, std::string_view fingerprint,
+                               std::int64_t not_after) override;
+  Result<void> revoke_host(std::string_view host_id, std::int64_t at,
+                           const AuditEntry& audit) override;
+  Result<void> set_labels(std::string_view host_id, const Labels& labels,
+                          const AuditEntry& audit) override;
+  Result<bool> put_inventory(std::string_view host_id, std::string_view hash,
+                             std::span<const inventory::Package> packages,
+                             std::span<const AvailableUpdate> updates) override;
+  Result<std::vector<inventory::Package>> packages(std::string_view host_id) override;
+  Result<std::vector<AvailableUpdate>> updates(std::string_view host_id) override;
+  Result<void> create_enrollment_token(const EnrollmentToken& token,
+                                       const AuditEntry& audit) override;
+  Result<EnrollmentToken> consume_enrollment_token(std::string_view token_hash, std::int64_t now,
+                                                   std::string_view host_id) override;
+  Result<std::vector<EnrollmentToken>> list_enrollment_tokens() override;
+  Result<void> create_user(const User& user, const AuditEntry& audit) override;
+  Result<std::optional<User>> user(std::string_view name) override;
+  Result<std::vector<User>> list_users() override;
+  Result<void> set_password_hash(std::string_view name, std::string_view phc,
+                                 const AuditEntry& audit) override;
+  Result<void> set_role(std::string_view name, std::string_view role,
+                        const AuditEntry& audit) override;
+  Result<void> set_disabled(std::string_view name, bool disabled,
+                            const AuditEntry& audit) override;
+  Result<void> create_api_token(const ApiToken& token, const AuditEntry& audit) override;
+  Result<std::optional<ApiToken>> api_token(std::string_view token_hash) override;
+  Result<void> revoke_api_token(std::string_view token_id, std::int64_t at,
+                                const AuditEntry& audit) override;
+  Result<void> record_api_token_use(std::string_view token_id, std::int64_t at) override;
+  Result<std::vector<ApiToken>> list_api_tokens(std::optional<std::string_view> user) override;
+  Result<AuditHead> append_audit(const AuditEntry& entry) override;
+  Result<std::vector<AuditRecord>> audit_entries(std::int64_t from_seq, int limit) override;
+  Result<AuditHead> audit_head() override;
+  Result<AuditVerification> verify_audit() override;
 
   struct Impl;
 
