@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace pf::store::postgres {
+
+/// One numbered schema change, numbered as SqliteStore's migrations are: migration N makes the
+/// same tables, in PostgreSQL types, as SQLite's migration N. Never edited once released.
+struct Migration {
+  int version;
+  std::string_view name;
+  std::string_view sql;
+};
+
+[[nodiscard]] std::span<const Migration> migrations() noexcept;
+
+/// The transaction-scoped advisory lock (pg_advisory_xact_lock) every migration transaction
+/// takes first, so that servers opening one database together migrate it once. "pfmigr".
+inline constexpr long long kMigrationLock = 0x7066'6d69'6772;
+
+/// Created (if absent) under the lock, before anything else is read.
+inline constexpr std::string_view kSchemaMigrations = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+))sql";
+
+}  // namespace pf::store::postgres
