@@ -6,5 +6,4 @@ target_sources(pf_integration_tests PRIVATE
   integration/pkg/rpm_root_test.cpp
   integration/pkg/dpkg_machine_test.cpp
   integration/pkg/dpkg_root_test.cpp)
-target_include_directories(pf_integration_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/pkg)
 target_link_libraries(pf_integration_tests PRIVATE patchflow::pkg patchflow::lab)

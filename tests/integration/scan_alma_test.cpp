@@ -14,7 +14,7 @@
 
 #include "patchflow/testing/data.hpp"
 #include "pkg/tools.hpp"
-#include "temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using pf::testing::describe;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "patchflow/pkg/dpkg_status.hpp"
-#include "temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 #include "tools.hpp"
 
 namespace pkg = pf::pkg;

@@ -25,6 +25,7 @@
 
 #include "patchflow/pki/certs.hpp"
 #include "patchflow/pki/files.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace pki = pf::pki;
 namespace fs = std::filesystem;
@@ -32,21 +33,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class TempDir {
+class TempDir : public pf::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pf-tls-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : pf::testing::TempDir("pf-tls") {}
 };
 
 template <class T>

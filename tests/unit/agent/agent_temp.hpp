@@ -2,51 +2,14 @@
 // A temporary directory for one agent test, removed with everything in it at the end.
 #pragma once
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <system_error>
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace pf::agent::testing {
 
-class TempRoot {
+/// The shared temporary directory (tests/support), under an agent-specific prefix.
+class TempRoot : public pf::testing::TempDir {
  public:
-  TempRoot() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pf-agent-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  TempRoot(const TempRoot&) = delete;
-  TempRoot& operator=(const TempRoot&) = delete;
-  ~TempRoot() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-  /// Writes `data` to `relative` (creating parent directories) and returns the full path.
-  std::filesystem::path write(const std::filesystem::path& relative, std::string_view data) const {
-    const auto file = path_ / relative;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out) throw std::runtime_error("cannot write " + file.string());
-    return file;
-  }
-
-  /// Creates directory `relative` (and its parents) and returns the full path.
-  std::filesystem::path mkdir(const std::filesystem::path& relative) const {
-    const auto dir = path_ / relative;
-    std::filesystem::create_directories(dir);
-    return dir;
-  }
-
- private:
-  std::filesystem::path path_;
+  TempRoot() : TempDir("pf-agent") {}
 };
 
 }  // namespace pf::agent::testing

@@ -12,7 +12,7 @@
 
 #include "patchflow/pkg/backend.hpp"
 #include "patchflow/pkg/backend_support.hpp"
-#include "temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace pf::pkg {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "patchflow/testing/data.hpp"
-#include "temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace pkg = pf::pkg;
 using pf::inventory::Package;

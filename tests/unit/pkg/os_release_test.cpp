@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace pkg = pf::pkg;
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 
 namespace pkg = pf::pkg;
 using pf::inventory::Package;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "../pkg/temp_dir.hpp"
+#include "patchflow/testing/temp_dir.hpp"
 #include "patchflow/pkg_dnf/dnf_backend.hpp"
 
 namespace pf::pkg::dnf {

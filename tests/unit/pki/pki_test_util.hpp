@@ -19,6 +19,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "patchflow/testing/temp_dir.hpp"
+
 namespace pf::pki::testing {
 
 using namespace std::chrono_literals;
@@ -28,23 +30,9 @@ inline std::chrono::sys_seconds fixed_now() {
   return std::chrono::sys_days{std::chrono::year{2030} / 1 / 15} + 12h;
 }
 
-class TempDir {
+class TempDir : public pf::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pf-pki-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : pf::testing::TempDir("pf-pki") {}
 };
 
 inline std::string slurp(const std::filesystem::path& p) {

@@ -14,8 +14,10 @@ namespace pf::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pf-pkg-XXXXXX").string();
+  /// /tmp/<prefix>-XXXXXX
+  explicit TempDir(std::string_view prefix = "pf-test") {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
@@ -36,6 +38,13 @@ class TempDir {
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     if (!out) throw std::runtime_error("cannot write " + file.string());
     return file;
+  }
+
+  /// Creates directory `relative` (and its parents) and returns the full path.
+  std::filesystem::path mkdir(const std::filesystem::path& relative) const {
+    const auto dir = path_ / relative;
+    std::filesystem::create_directories(dir);
+    return dir;
   }
 
  private:
