@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The FleetStore contract, one typed suite for every backend (SQLite now; the PostgreSQL store
-// joins by adding its backend struct to FleetBackends).
+// The FleetStore contract, one typed suite for every backend: SQLite, and PostgreSQL on a real
+// server that the test binary starts (pf::testing::PgCluster, one per test process).
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -9,16 +9,20 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <latch>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "patchflow/store_postgres/postgres_store.hpp"
 #include "patchflow/store_sqlite/sqlite_store.hpp"
+#include "patchflow/testing/pg_cluster.hpp"
 
 namespace fs = std::filesystem;
 using pf::Errc;
@@ -87,6 +91,47 @@ struct SqliteBackend {
     return exec_raw(dir,
                     "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
                     " DROP TRIGGER audit_log_append_at_head;");
+  }
+};
+
+/// One database per test directory on this process's PostgreSQL cluster; each open() is a
+/// new connection to it.
+struct PostgresBackend {
+  static pf::testing::PgCluster& cluster() {
+    auto c = pf::testing::PgCluster::shared();
+    PF_ASSERT(c);  // database_for() has reported why, and open() is called first
+    return **c;
+  }
+
+  static std::string database(const fs::path& dir) {
+    auto url = pf::testing::PgCluster::database_for(dir);
+    PF_ASSERT(url);
+    return url->substr(url->rfind('/') + 1);
+  }
+
+  static std::unique_ptr<FleetStore> open(const fs::path& dir) {
+    auto url = pf::testing::PgCluster::database_for(dir);
+    if (!url) {
+      ADD_FAILURE() << "no PostgreSQL database: " << pf::to_string(url.error());
+      return nullptr;
+    }
+    auto s = pf::store::PostgresStore::open(*url);
+    EXPECT_TRUE(s) << (s ? "" : pf::to_string(s.error()));
+    return s ? std::unique_ptr<FleetStore>(std::move(*s)) : nullptr;
+  }
+
+  static std::string exec_raw(const fs::path& dir, const std::string& sql) {
+    auto r = cluster().psql(sql, database(dir));
+    if (r) return "";
+    return r.error().message.empty() ? "error" : r.error().message;
+  }
+
+  static std::string drop_audit_guards(const fs::path& dir) {
+    return exec_raw(dir,
+                    "DROP TRIGGER audit_log_no_update ON audit_log;"
+                    " DROP TRIGGER audit_log_no_delete ON audit_log;"
+                    " DROP TRIGGER audit_log_no_truncate ON audit_log;"
+                    " DROP TRIGGER audit_log_append_at_head ON audit_log;");
   }
 };
 
@@ -241,7 +286,7 @@ class FleetStoreContract : public ::testing::Test {
   std::unique_ptr<FleetStore> store_;
 };
 
-using FleetBackends = ::testing::Types<SqliteBackend>;
+using FleetBackends = ::testing::Types<SqliteBackend, PostgresBackend>;
 TYPED_TEST_SUITE(FleetStoreContract, FleetBackends);
 
 // Hosts.
@@ -546,6 +591,224 @@ TYPED_TEST(FleetStoreContract, AnUnchangedInventoryWritesNothing) {
   EXPECT_EQ(s.put_inventory(host_id(1), "sha256:three", nameless, {}).error().code,
             Errc::invalid_input);
   EXPECT_EQ(s.host(host_id(1)).value()->inventory_hash, "sha256:empty");
+}
+
+// Text the databases treat specially somewhere (quotes, escapes, separators, the word NULL,
+// multi-byte UTF-8): every backend stores and returns it exactly.
+const std::vector<std::string>& unusual_text() {
+  static const std::vector<std::string> all = {
+      "", "NULL", "null", "\"quoted\"", "back\\slash", "a,b", "{braces}", " spaced ",
+      "tab\there", "line\nbreak", "caf\xc3\xa9 \xe2\x82\xac", "'single'", "$1", "semi;colon",
+      "\\\"", "}", "{"};
+  return all;
+}
+
+TYPED_TEST(FleetStoreContract, ALargeInventoryWithUnusualTextRoundTrips) {
+  FleetStore& s = *this->store_;
+  ASSERT_TRUE(s.create_host(make_host(1)));
+  ASSERT_TRUE(s.create_host(make_host(2)));
+  const auto& odd = unusual_text();
+  auto packages = make_packages(1500, "2:1.0-1~deb12u1");
+  for (std::size_t i = 0; i < odd.size(); ++i) {
+    packages[i].version = odd[i];
+    packages[i + 20].arch = odd[i];
+    packages[i + 40].source_name = odd[i];
+    packages[i + 60].source_version = odd[i];
+    if (!odd[i].empty()) packages[i + 80].name = odd[i];
+  }
+  std::vector<AvailableUpdate> updates;
+  for (std::size_t i = 0; i < odd.size(); ++i) {
+    AvailableUpdate u{"pkg" + std::to_string(i), odd[i], odd[i], odd[i], odd[i], i % 2 == 0, {},
+                      odd[i]};
+    for (std::size_t j = 0; j <= i; ++j) {
+      if (!odd[j].empty()) u.advisories.push_back(odd[j]);
+    }
+    updates.push_back(std::move(u));
+  }
+  const auto began = std::chrono::steady_clock::now();
+  auto put = s.put_inventory(host_id(1), "sha256:odd", packages, updates);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - began);
+  ASSERT_TRUE(put) << pf::to_string(put.error());
+  EXPECT_TRUE(*put);
+  std::printf("[timing] put_inventory of %zu packages and %zu updates: %.1f ms\n",
+              packages.size(), updates.size(), static_cast<double>(took.count()) / 1000.0);
+  EXPECT_EQ(rows(s.packages(host_id(1)).value()), rows(packages));
+  EXPECT_EQ(rows(s.updates(host_id(1)).value()), rows(updates));
+  EXPECT_TRUE(s.packages(host_id(2)).value().empty());
+
+  // Lists and labels of unusual text as well.
+  CheckinFacts f;
+  f.at = 1700000900;
+  f.reboot_reasons = odd;
+  ASSERT_TRUE(s.record_checkin(host_id(1), f));
+  EXPECT_EQ(s.host(host_id(1)).value()->reboot_reasons, odd);
+  f.reboot_reasons = {"", "\"", "NULL"};
+  const std::vector<pf::store::Checkin> batch = {{host_id(2), f}};
+  ASSERT_EQ(s.record_checkins(batch).value(), 1u);
+  EXPECT_EQ(s.host(host_id(2)).value()->reboot_reasons, f.reboot_reasons);
+  const Labels labels = {{"k1", "\"q\""}, {"k2", "back\\slash"}, {"k3", "{b}"}, {"k4", "NULL"},
+                         {"k5", ""},     {"k6", "a=b=c"},       {"k.7/x-y_z", " "}};
+  ASSERT_TRUE(s.set_labels(host_id(1), labels, audit("host.labels", host_id(1))));
+  EXPECT_EQ(s.host(host_id(1)).value()->labels, labels);
+  HostQuery q;
+  q.labels = {{"k1", "\"q\""}, {"k4", "NULL"}};
+  EXPECT_EQ(this->walk(q), std::vector<std::string>{host_id(1)});
+  EnrollmentToken t;
+  t.token_hash = token_hash(1);
+  t.token_id = "et_odd";
+  t.labels = labels;
+  t.created_by = "alice";
+  t.created_at = 1;
+  t.expires_at = 2;
+  ASSERT_TRUE(s.create_enrollment_token(t, audit("enrollment_token.create", "et_odd")));
+  EXPECT_EQ(s.list_enrollment_tokens().value().at(0).labels, labels);
+  AuditEntry e = audit("test.odd", "\"x\"", "{\"a\":\"b\\\\\"}", "caf\xc3\xa9\n");
+  ASSERT_TRUE(s.append_audit(e));
+  expect_same(this->last_entry().entry, e);
+  EXPECT_TRUE(s.verify_audit().value().ok);
+}
+
+TYPED_TEST(FleetStoreContract, ABatchNamingAHostTwiceAppliesItsCheckinsInOrder) {
+  FleetStore& s = *this->store_;
+  ASSERT_TRUE(s.create_host(make_host(1)));
+  ASSERT_TRUE(s.create_host(make_host(2)));
+  CheckinFacts first;
+  first.at = 1700000100;
+  first.boot_id = "first";
+  CheckinFacts second = first;
+  second.at = 1700000200;
+  second.boot_id = "second";
+  const std::vector<pf::store::Checkin> batch = {
+      {host_id(1), first}, {host_id(2), first}, {host_id(1), second}};
+  auto n = s.record_checkins(batch);
+  ASSERT_TRUE(n) << pf::to_string(n.error());
+  EXPECT_EQ(*n, 3u) << "each check-in of a known host counts";
+  EXPECT_EQ(s.host(host_id(1)).value()->boot_id, "second");
+  EXPECT_EQ(s.host(host_id(1)).value()->last_seen, 1700000200);
+  EXPECT_EQ(s.host(host_id(2)).value()->boot_id, "first");
+  EXPECT_EQ(s.record_checkins({}).value(), 0u);
+  CheckinFacts bad = first;
+  bad.kernel_release = std::string(5000, 'k');
+  const std::vector<pf::store::Checkin> refused = {{host_id(2), second}, {host_id(1), bad}};
+  EXPECT_EQ(s.record_checkins(refused).error().code, Errc::invalid_input);
+  EXPECT_EQ(s.host(host_id(2)).value()->boot_id, "first") << "nothing of a refused batch";
+}
+
+TYPED_TEST(FleetStoreContract, CheckinBatchesFromSeveralConnectionsInAnyOrderAllCommit) {
+  constexpr int kHosts = 40;
+  constexpr int kWriters = 3;
+  constexpr int kRounds = 12;
+  auto created = this->store_->atomically([&]() -> pf::Result<void> {
+    for (int i = 0; i < kHosts; ++i) {
+      if (auto r = this->store_->create_host(make_host(static_cast<std::uint64_t>(i))); !r) return r;
+    }
+    return {};
+  });
+  ASSERT_TRUE(created) << pf::to_string(created.error());
+  std::vector<std::unique_ptr<FleetStore>> stores;
+  for (int i = 0; i < kWriters; ++i) {
+    stores.push_back(TypeParam::open(this->dir_.path()));
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::latch start(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      // Each writer names every host, in an order of its own.
+      constexpr int kStride[kWriters] = {1, 7, 13};  // coprime with kHosts
+      std::vector<pf::store::Checkin> batch;
+      for (int i = 0; i < kHosts; ++i) {
+        const int k = w % 2 == 0 ? i : kHosts - 1 - i;
+        CheckinFacts f;
+        f.at = 1700001000 + w;
+        f.boot_id = "writer-" + std::to_string(w);
+        batch.push_back({host_id(static_cast<std::uint64_t>((k * kStride[w]) % kHosts)), f});
+      }
+      start.arrive_and_wait();
+      for (int round = 0; round < kRounds; ++round) {
+        auto n = stores[static_cast<std::size_t>(w)]->record_checkins(batch);
+        ASSERT_TRUE(n) << "writer " << w << ": " << pf::to_string(n.error());
+        EXPECT_EQ(*n, batch.size());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  HostQuery all;
+  all.limit = 1000;
+  auto page = this->store_->list_hosts(all).value();
+  ASSERT_EQ(page.hosts.size(), static_cast<std::size_t>(kHosts));
+  for (const auto& h : page.hosts) {
+    EXPECT_TRUE(h.boot_id.starts_with("writer-")) << h.id << " " << h.boot_id;
+    EXPECT_EQ(h.last_seen, 1700001000 + (h.boot_id.back() - '0')) << "one check-in's facts, whole";
+  }
+}
+
+TYPED_TEST(FleetStoreContract, ConcurrentWritersOfOneInventoryLeaveOneWholeInventory) {
+  ASSERT_TRUE(this->store_->create_host(make_host(1)));
+  constexpr int kWriters = 3;
+  constexpr int kEach = 8;
+  std::map<std::string, std::vector<pf::inventory::Package>> by_hash;
+  for (int w = 0; w < kWriters; ++w) {
+    for (int j = 0; j < kEach; ++j) {
+      by_hash["sha256:w" + std::to_string(w) + "-" + std::to_string(j)] =
+          make_packages(40 + 13 * w + j, std::to_string(w) + "." + std::to_string(j));
+    }
+  }
+  std::vector<std::unique_ptr<FleetStore>> stores;
+  for (int i = 0; i < kWriters; ++i) {
+    stores.push_back(TypeParam::open(this->dir_.path()));
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::latch start(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      start.arrive_and_wait();
+      for (int j = 0; j < kEach; ++j) {
+        const std::string hash = "sha256:w" + std::to_string(w) + "-" + std::to_string(j);
+        auto r = stores[static_cast<std::size_t>(w)]->put_inventory(host_id(1), hash,
+                                                                    by_hash.at(hash), {});
+        ASSERT_TRUE(r) << "writer " << w << ": " << pf::to_string(r.error());
+        EXPECT_TRUE(*r);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const std::string stored = this->store_->host(host_id(1)).value()->inventory_hash;
+  ASSERT_EQ(by_hash.count(stored), 1u) << stored;
+  EXPECT_EQ(rows(this->store_->packages(host_id(1)).value()), rows(by_hash.at(stored)))
+      << "the rows are those of the stored hash, and only those";
+}
+
+TYPED_TEST(FleetStoreContract, LookupsMatchTheWholeKey) {
+  FleetStore& s = *this->store_;
+  ASSERT_TRUE(s.create_host(make_host(1)));
+  ASSERT_TRUE(s.create_user({"bob", "", "viewer", false, 1}, audit("user.create", "bob")));
+  ASSERT_TRUE(s.create_api_token({token_hash(1), "tk_1", "bob", "viewer", 1, {}, {}, {}},
+                                 audit("api_token.create", "tk_1")));
+  using namespace std::string_literals;
+  // A key with a NUL byte, or bytes that are not UTF-8, equals no stored key.
+  EXPECT_FALSE(s.host(host_id(1) + "\0x"s).value().has_value());
+  EXPECT_FALSE(s.host_by_fingerprint("fp-1\0"s).value().has_value());
+  EXPECT_FALSE(s.host_by_fingerprint("fp-1\xff").value().has_value());
+  EXPECT_FALSE(s.user("bob\0"s).value().has_value());
+  EXPECT_FALSE(s.user("bob\xc3").value().has_value());
+  EXPECT_FALSE(s.api_token(token_hash(1) + "\0"s).value().has_value());
+  EXPECT_TRUE(s.list_api_tokens(std::string_view("bob\0"s)).value().empty());
+  CheckinFacts f;
+  f.at = 1700000500;
+  EXPECT_EQ(s.record_checkin(host_id(1) + "\0"s, f).error().code, Errc::not_found);
+  EXPECT_EQ(s.packages(host_id(1) + "\xff").error().code, Errc::not_found);
+  EXPECT_EQ(s.put_inventory(host_id(1) + "\0"s, "sha256:x", {}, {}).error().code,
+            Errc::not_found);
+  EXPECT_EQ(s.set_role("bob\0"s, "admin", audit("user.set_role", "bob")).error().code,
+            Errc::not_found);
+  EXPECT_TRUE(s.record_api_token_use("tk_1\0"s, 1750000000));
+  EXPECT_FALSE(s.api_token(token_hash(1)).value()->last_used_at.has_value());
+  EXPECT_EQ(s.host(host_id(1)).value()->last_seen, 1700000000);
+  EXPECT_EQ(s.user("bob").value()->role, "viewer");
+  EXPECT_EQ(this->head_seq(), 2);
 }
 
 // Enrollment tokens.
@@ -1108,6 +1371,164 @@ TEST(SqliteFleetStore, AnAdvisoryOnlyDatabaseIsMigrated) {
   ASSERT_TRUE((*s)->create_host(make_host(1)));
   ASSERT_TRUE((*s)->append_audit(audit("test", "x")));
   EXPECT_TRUE((*s)->verify_audit().value().ok);
+}
+
+// PostgreSQL-specific: the schema's own guards and indexes, and the migration of an older
+// database (the twins of the SQLite tests above).
+
+std::string pg_plan(const fs::path& dir, const std::string& query) {
+  // With sequential scans and sorts priced out, a plan still holding one has no index to use.
+  auto plan = PostgresBackend::cluster().psql(
+      "SET enable_seqscan = off; SET enable_sort = off; EXPLAIN " + query,
+      PostgresBackend::database(dir));
+  EXPECT_TRUE(plan) << pf::to_string(plan.error());
+  return plan ? *plan : "";
+}
+
+TEST(PostgresFleetStore, HotLookupsUseIndexes) {
+  TempDir dir;
+  auto store = PostgresBackend::open(dir.path());
+  ASSERT_NE(store, nullptr);
+  const std::string fp = pg_plan(dir.path(), "SELECT id FROM hosts WHERE cert_fingerprint = 'x'");
+  EXPECT_NE(fp.find("Index Scan using hosts_by_fingerprint"), std::string::npos) << fp;
+  const std::string tok = pg_plan(dir.path(), "SELECT * FROM api_tokens WHERE token_hash = 'x'");
+  EXPECT_NE(tok.find("Index Scan using api_tokens_pkey"), std::string::npos) << tok;
+  const std::string label = pg_plan(
+      dir.path(),
+      "SELECT h.id FROM hosts h JOIN host_labels l0 ON l0.host_id = h.id AND l0.key = 'env'"
+      " AND l0.value = 'prod' WHERE l0.host_id > '' ORDER BY l0.host_id LIMIT 10");
+  EXPECT_NE(label.find("host_labels_by_pair"), std::string::npos) << label;
+  EXPECT_EQ(label.find("Sort"), std::string::npos) << "no sort per page:\n" << label;
+  const std::string page = pg_plan(
+      dir.path(), "SELECT id FROM hosts WHERE ecosystem = 'Debian:12' AND id > '' ORDER BY id"
+                  " LIMIT 10");
+  EXPECT_EQ(page.find("Sort"), std::string::npos) << page;
+  EXPECT_EQ(page.find("Seq Scan"), std::string::npos) << page;
+}
+
+TEST(PostgresFleetStore, TheGuardsRefuseOverwritesOutOfChainInsertsAndTruncate) {
+  TempDir dir;
+  auto store = PostgresBackend::open(dir.path());
+  ASSERT_NE(store, nullptr);
+  append_five(*store);
+  const auto e2 = store->audit_entries(2, 1).value().at(0);
+  // An upsert's insert is refused by the insert guard (and its update would be by the other).
+  std::string refused = PostgresBackend::exec_raw(
+      dir.path(), "INSERT INTO audit_log VALUES (2, 'mallory', 'x', 'y', '', '', 0, '" +
+                      e2.prev_hash + "', '" + e2.hash +
+                      "') ON CONFLICT (seq) DO UPDATE SET actor = EXCLUDED.actor");
+  EXPECT_NE(refused.find("appended at the head"), std::string::npos) << refused;
+  // Nor can an entry be appended out of the chain.
+  refused = PostgresBackend::exec_raw(
+      dir.path(), "INSERT INTO audit_log VALUES (6, 'mallory', 'x', 'y', '', '', 0, '" +
+                      std::string(pf::store::kAuditGenesisHash) + "', 'h')");
+  EXPECT_NE(refused.find("appended at the head"), std::string::npos) << refused;
+  refused = PostgresBackend::exec_raw(
+      dir.path(), "INSERT INTO audit_log VALUES (9, 'mallory', 'x', 'y', '', '', 0, '" +
+                      store->audit_head().value().hash + "', 'h')");
+  EXPECT_NE(refused.find("appended at the head"), std::string::npos) << refused;
+  refused = PostgresBackend::exec_raw(dir.path(), "TRUNCATE audit_log");
+  EXPECT_NE(refused.find("append-only"), std::string::npos) << refused;
+  refused = PostgresBackend::exec_raw(dir.path(), "DELETE FROM audit_log WHERE seq = 5");
+  EXPECT_NE(refused.find("append-only"), std::string::npos) << refused;
+  EXPECT_EQ(store->audit_entries(2, 1).value().at(0).entry.actor, "alice");
+  EXPECT_EQ(store->audit_head().value().seq, 5);
+  EXPECT_TRUE(store->verify_audit().value().ok);
+  // The next link, made by hand, is taken (its hash is what verify_audit judges).
+  EXPECT_EQ(PostgresBackend::exec_raw(
+                dir.path(), "INSERT INTO audit_log VALUES (6, 'alice', 'x', 'y', '', '', 0, '" +
+                                store->audit_head().value().hash + "', 'h')"),
+            "");
+  auto v = store->verify_audit().value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_seq, 6);
+}
+
+TEST(PostgresFleetStore, AnAdvisoryOnlyDatabaseIsMigrated) {
+  TempDir dir;
+  {
+    auto s = pf::store::PostgresStore::open(
+        pf::testing::PgCluster::database_for(dir.path()).value());
+    ASSERT_TRUE(s) << pf::to_string(s.error());
+    ASSERT_TRUE((*s)->put_cursor({"kev", "x", "", "", 1, 42}));
+  }
+  // Back to schema 1, as a database written before the fleet tables existed.
+  ASSERT_EQ(PostgresBackend::exec_raw(
+                dir.path(),
+                "DROP TABLE audit_log, api_tokens, users, enrollment_tokens, host_updates,"
+                " host_packages, host_labels, hosts; DROP FUNCTION audit_log_guard();"
+                " DELETE FROM schema_migrations WHERE version >= 2"),
+            "");
+  auto s = pf::store::PostgresStore::open(pf::testing::PgCluster::database_for(dir.path()).value());
+  ASSERT_TRUE(s) << pf::to_string(s.error());
+  EXPECT_EQ((*s)->schema_version().value(), 2);
+  EXPECT_EQ((*s)->cursor("kev").value()->records, 42);
+  ASSERT_TRUE((*s)->create_host(make_host(1)));
+  ASSERT_TRUE((*s)->append_audit(audit("test", "x")));
+  EXPECT_TRUE((*s)->verify_audit().value().ok);
+}
+
+TEST(PostgresFleetStore, TextPostgresqlCannotHoldIsRefusedAndNothingIsWritten) {
+  TempDir dir;
+  auto store = PostgresBackend::open(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->create_user({"bob", "", "viewer", false, 1}, audit("user.create", "bob")));
+  using namespace std::string_literals;
+  // NUL: libpq would cut the text there; the store refuses it instead.
+  auto nul = store->set_role("bob", "admin", audit("user.set_role", "bob", "", "{\"r\":\"a\0\"}"s));
+  ASSERT_FALSE(nul);
+  EXPECT_EQ(nul.error().code, Errc::invalid_input);
+  EXPECT_EQ(nul.error().where, "after_json");
+  // Not UTF-8: the server refuses it (a data exception), and the change goes with its entry.
+  auto latin1 = store->set_role("bob", "admin", audit("user.set_role", "caf\xe9"));
+  ASSERT_FALSE(latin1);
+  EXPECT_EQ(latin1.error().code, Errc::invalid_input) << pf::to_string(latin1.error());
+  EXPECT_EQ(store->user("bob").value()->role, "viewer");
+  EXPECT_EQ(store->audit_head().value().seq, 1);
+  Host h = make_host(1);
+  h.kernel_release = "6.1\xff";
+  EXPECT_EQ(store->create_host(h).error().code, Errc::invalid_input);
+  EXPECT_FALSE(store->host(h.id).value().has_value());
+  ASSERT_TRUE(store->create_host(make_host(1)));
+  std::vector<pf::inventory::Package> bad = make_packages(10, "1");
+  bad[7].version = "1\xc3";
+  EXPECT_EQ(store->put_inventory(host_id(1), "sha256:bad", bad, {}).error().code,
+            Errc::invalid_input);
+  EXPECT_TRUE(store->packages(host_id(1)).value().empty());
+  EXPECT_EQ(store->host(host_id(1)).value()->inventory_hash, "");
+}
+
+TEST(PostgresFleetStore, ALostConnectionFailsOneCallAndTheNextConnectsAgain) {
+  TempDir dir;
+  auto store = PostgresBackend::open(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->create_host(make_host(1)));
+  const std::string db = PostgresBackend::database(dir.path());
+  // Ends the store's server process, as a server restart or a network cut does.
+  auto cut = [&] {
+    auto ended = PostgresBackend::cluster().psql(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+        " WHERE datname = '" + db + "' AND pid <> pg_backend_pid()) AS t");
+    ASSERT_TRUE(ended) << pf::to_string(ended.error());
+    EXPECT_EQ(*ended, "1");
+  };
+  cut();
+  auto lost = store->host_by_fingerprint("fp-1");  // a statement on its own
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Errc::io);
+  EXPECT_NE(lost.error().message.find("lost"), std::string::npos) << lost.error().message;
+  auto found = store->host_by_fingerprint("fp-1");
+  ASSERT_TRUE(found) << pf::to_string(found.error());
+  EXPECT_EQ(found->value().id, host_id(1));
+
+  cut();
+  auto lost_append = store->append_audit(audit("test.append", "x"));  // a transaction
+  ASSERT_FALSE(lost_append);
+  EXPECT_EQ(lost_append.error().code, Errc::io);
+  auto appended = store->append_audit(audit("test.append", "y"));
+  ASSERT_TRUE(appended) << pf::to_string(appended.error());
+  EXPECT_EQ(appended->seq, 1);
+  EXPECT_EQ(store->audit_entries(1, 10).value().at(0).entry.target, "y");
 }
 
 }  // namespace

@@ -133,6 +133,16 @@ Result<void> validate_checkin(const CheckinFacts& facts) {
   return check_reasons(facts.reboot_reasons);
 }
 
+Result<void> validate_cert_fingerprint(std::string_view fingerprint) {
+  if (fingerprint.empty() || fingerprint.size() > kMaxFactField ||
+      fingerprint.find('\0') != std::string_view::npos) {
+    return invalid("certificate fingerprint must be 1.." + std::to_string(kMaxFactField) +
+                       " bytes without NUL",
+                   "cert_fingerprint");
+  }
+  return {};
+}
+
 Result<void> validate_inventory(std::string_view hash, std::span<const inventory::Package> packages,
                                 std::span<const AvailableUpdate> updates) {
   if (hash.empty()) return invalid("inventory without a hash", "inventory_hash");

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The PostgreSQL schema, as numbered migrations: the same numbers, tables and columns as
 // libs/store_sqlite/src/migrations.cpp. SQLite INTEGER (64-bit) is BIGINT here, REAL is
-// DOUBLE PRECISION, the 0/1 flags are BOOLEAN, affected.id is an identity column, and keys
-// compare as bytes (COLLATE "C"), as SQLite's do, whatever the database's locale.
+// DOUBLE PRECISION, the 0/1 flags are BOOLEAN, affected.id is an identity column, lists are
+// arrays, and keys and the names that are listed in order compare as bytes (COLLATE "C"), as
+// SQLite's do, whatever the database's locale.
 #include "migrations.hpp"
 
 #include <array>
@@ -71,8 +72,142 @@ CREATE TABLE feed_cursors (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// SQLite's migration 2 in PostgreSQL types. Lists (reboot reasons, an update's advisory ids)
+// are TEXT[]; an enrollment token's labels are a TEXT[] of "key=value" (keys hold no '=').
+constexpr std::string_view kFleet = R"sql(
+CREATE TABLE hosts (
+  id               TEXT COLLATE "C" PRIMARY KEY,
+  name             TEXT COLLATE "C" NOT NULL,
+  os_id            TEXT NOT NULL,
+  os_version_id    TEXT NOT NULL,
+  ecosystem        TEXT COLLATE "C" NOT NULL,
+  arch             TEXT NOT NULL,
+  kernel_release   TEXT NOT NULL,
+  boot_id          TEXT NOT NULL,
+  criticality      INTEGER NOT NULL,
+  cert_fingerprint TEXT COLLATE "C" NOT NULL,
+  cert_not_after   BIGINT NOT NULL,
+  enrolled_at      BIGINT NOT NULL,
+  last_seen        BIGINT NOT NULL,
+  reboot_required  BOOLEAN NOT NULL,
+  reboot_reasons   TEXT[] NOT NULL,
+  inventory_hash   TEXT NOT NULL,
+  revoked_at       BIGINT
+);
+CREATE UNIQUE INDEX hosts_by_fingerprint ON hosts(cert_fingerprint);
+CREATE INDEX hosts_by_name ON hosts(name);
+CREATE INDEX hosts_by_ecosystem ON hosts(ecosystem, id);
+
+CREATE TABLE host_labels (
+  host_id TEXT COLLATE "C" NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  key     TEXT COLLATE "C" NOT NULL,
+  value   TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (host_id, key)
+);
+CREATE INDEX host_labels_by_pair ON host_labels(key, value, host_id);
+
+CREATE TABLE host_packages (
+  host_id        TEXT COLLATE "C" NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  seq            BIGINT NOT NULL,
+  name           TEXT COLLATE "C" NOT NULL,
+  arch           TEXT NOT NULL,
+  version        TEXT NOT NULL,
+  source_name    TEXT NOT NULL,
+  source_version TEXT NOT NULL,
+  PRIMARY KEY (host_id, seq)
+);
+CREATE INDEX host_packages_by_name ON host_packages(name, host_id);
+
+CREATE TABLE host_updates (
+  host_id           TEXT COLLATE "C" NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  seq               BIGINT NOT NULL,
+  name              TEXT NOT NULL,
+  arch              TEXT NOT NULL,
+  installed_version TEXT NOT NULL,
+  candidate_version TEXT NOT NULL,
+  origin            TEXT NOT NULL,
+  security          BOOLEAN NOT NULL,
+  advisories        TEXT[] NOT NULL,
+  held_reason       TEXT NOT NULL,
+  PRIMARY KEY (host_id, seq)
+);
+
+CREATE TABLE enrollment_tokens (
+  token_hash   TEXT COLLATE "C" PRIMARY KEY,
+  token_id     TEXT COLLATE "C" NOT NULL UNIQUE,
+  labels       TEXT[] NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT NOT NULL,
+  used_at      BIGINT,
+  used_by_host TEXT
+);
+
+CREATE TABLE users (
+  name          TEXT COLLATE "C" PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'approver', 'viewer')),
+  disabled      BOOLEAN NOT NULL,
+  created_at    BIGINT NOT NULL
+);
+
+CREATE TABLE api_tokens (
+  token_hash   TEXT COLLATE "C" PRIMARY KEY,
+  token_id     TEXT COLLATE "C" NOT NULL UNIQUE,
+  user_name    TEXT COLLATE "C" NOT NULL REFERENCES users(name),
+  role         TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'approver', 'viewer')),
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT,
+  revoked_at   BIGINT,
+  last_used_at BIGINT
+);
+CREATE INDEX api_tokens_by_user ON api_tokens(user_name, created_at, token_id);
+
+-- Append-only, hash-chained (see patchflow/store/audit.hpp). The triggers refuse changes
+-- through SQL (TRUNCATE too); the chain is what detects changes made around them. Appends
+-- take the kAuditLock advisory lock first, so that writers on several connections form one
+-- chain.
+CREATE TABLE audit_log (
+  seq         BIGINT PRIMARY KEY,
+  actor       TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  target      TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json  TEXT NOT NULL,
+  at          BIGINT NOT NULL,
+  prev_hash   TEXT NOT NULL,
+  hash        TEXT NOT NULL
+);
+CREATE FUNCTION audit_log_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    -- Also catches INSERT ... ON CONFLICT DO UPDATE's insert; its update is refused below.
+    IF NEW.seq IS DISTINCT FROM (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)
+       OR NEW.prev_hash IS DISTINCT FROM
+          COALESCE((SELECT hash FROM audit_log WHERE seq = NEW.seq - 1),
+                   '0000000000000000000000000000000000000000000000000000000000000000') THEN
+      RAISE EXCEPTION 'audit_log entries are appended at the head of the chain'
+        USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'audit_log is append-only (% refused)', TG_OP
+    USING ERRCODE = 'integrity_constraint_violation';
+END
+$guard$;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_guard();
+CREATE TRIGGER audit_log_append_at_head BEFORE INSERT ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "advisories, cves and feed cursors", kAdvisories},
+    {2, "hosts, inventories, enrollment tokens, users, api tokens, audit log", kFleet},
 }};
 
 }  // namespace

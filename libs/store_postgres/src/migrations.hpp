@@ -20,6 +20,10 @@ struct Migration {
 /// takes first, so that servers opening one database together migrate it once. "pfmigr".
 inline constexpr long long kMigrationLock = 0x7066'6d69'6772;
 
+/// The transaction-scoped advisory lock every audit append takes before it reads the head of
+/// the chain, so that appends from several connections and servers form one chain. "pfaudi".
+inline constexpr long long kAuditLock = 0x7066'6175'6469;
+
 /// Created (if absent) under the lock, before anything else is read.
 inline constexpr std::string_view kSchemaMigrations = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -2,15 +2,9 @@
 #include "patchflow/store_postgres/postgres_store.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <exception>
-#include <map>
 #include <numeric>
-#include <pqxx/pqxx>
 
-#include "conninfo.hpp"
-#include "migrations.hpp"
+#include "store_impl.hpp"
 
 namespace pf::store {
 
@@ -56,88 +50,6 @@ adv::EventType event_from(std::string_view name) {
 
 adv::Severity severity_from(std::string_view name) {
   return adv::severity_from_name(name).value_or(adv::Severity::unknown);
-}
-
-// A statement parameter: text, or SQL NULL. Passed as text, the server converts it.
-struct Param {
-  std::optional<std::string> text;
-};
-
-Param text(std::string_view s) {
-  return Param{std::string(s)};
-}
-Param integer(std::int64_t v) {
-  return Param{std::to_string(v)};
-}
-
-// Shortest text that reads back as the same double.
-std::string real_text(double v) {
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : "NULL";
-}
-
-// A PostgreSQL array literal, each element quoted ("NULL" for a null element).
-class ArrayText {
- public:
-  void add(std::string_view element) {
-    open();
-    out_ += '"';
-    for (char c : element) {
-      if (c == '"' || c == '\\') out_ += '\\';
-      out_ += c;
-    }
-    out_ += '"';
-  }
-  void add_null() {
-    open();
-    out_ += "NULL";
-  }
-  // NaN is stored as NULL, as SQLite stores it.
-  void add_real(std::optional<double> v) {
-    if (!v || std::isnan(*v)) return add_null();
-    open();
-    out_ += real_text(*v);
-  }
-  void add_bool(bool v) {
-    open();
-    out_ += v ? "t" : "f";
-  }
-  [[nodiscard]] Param done() const { return Param{out_ + "}"}; }
-
- private:
-  void open() { out_ += out_.size() == 1 ? "" : ","; }
-  std::string out_{"{"};
-};
-
-std::int64_t integer_of(const pqxx::field& f) {
-  std::int64_t v = 0;
-  const char* s = f.c_str();
-  std::from_chars(s, s + f.size(), v);
-  return v;
-}
-
-std::optional<double> real_of(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  const std::string_view s(f.c_str(), f.size());
-  if (s == "Infinity") return HUGE_VAL;
-  if (s == "-Infinity") return -HUGE_VAL;
-  double v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
-
-std::string text_of(const pqxx::field& f) {
-  return std::string(f.c_str(), f.size());
-}
-bool bool_of(const pqxx::field& f) {
-  return f.size() == 1 && f.c_str()[0] == 't';
-}
-
-pqxx::result exec(pqxx::transaction_base& tx, const std::string& statement,
-                  const std::vector<Param>& params) {
-  return tx.exec_prepared(statement, pqxx::prepare::make_dynamic_params(params));
 }
 
 // The statements, prepared once per connection (libpqxx prepares them again after a reconnect).
@@ -197,6 +109,8 @@ std::string put_cves_sql(unsigned fields) {
   return sql + sets;
 }
 
+}  // namespace
+
 Errc errc_for_sqlstate(std::string_view state) {
   if (state.starts_with("23")) return Errc::conflict;  // integrity constraint
   if (state == "40001" || state == "40P01" || state == "55P03") return Errc::lock_held;
@@ -209,217 +123,211 @@ bool lost_sqlstate(std::string_view state) {
   return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
 }
 
-// Puts the current transaction pointer back when a (sub)transaction ends.
-class CurrentGuard {
- public:
-  CurrentGuard(pqxx::dbtransaction*& slot, pqxx::dbtransaction* now) : slot_(slot), saved_(slot) {
-    slot_ = now;
-  }
-  CurrentGuard(const CurrentGuard&) = delete;
-  CurrentGuard& operator=(const CurrentGuard&) = delete;
-  ~CurrentGuard() { slot_ = saved_; }
-
- private:
-  pqxx::dbtransaction*& slot_;
-  pqxx::dbtransaction* saved_;
-};
-
-}  // namespace
-
-}  // namespace pf::store
-
-// libpqxx converts each parameter through string_traits: Param is text or NULL.
-namespace pqxx {
-template <>
-struct string_traits<pf::store::Param> {
-  static constexpr const char* name() noexcept { return "pf::store::Param"; }
-  static constexpr bool has_null() noexcept { return true; }
-  static bool is_null(const pf::store::Param& p) { return !p.text.has_value(); }
-  static pf::store::Param null() { return {}; }
-  static std::string to_string(const pf::store::Param& p) { return p.text.value_or(""); }
-};
-}  // namespace pqxx
-
-namespace pf::store {
-
-struct PostgresStore::Impl {
-  postgres::ConnInfo info;
-  std::unique_ptr<pqxx::connection> conn;
-  // Declared after conn, so it is unregistered before the connection goes. Server notices
-  // (and libpqxx's complaints about a rollback on a dead connection) are not printed.
-  std::unique_ptr<pqxx::quiet_errorhandler> quiet;
-  // The innermost open (sub)transaction: a store call made inside atomically() nests in it.
-  pqxx::dbtransaction* current{nullptr};
-  std::map<unsigned, std::string> cve_statements;
-
-  // Turns the exception being handled into an Error. Call only from a catch block.
-  Error failure(std::string_view what) const {
-    std::string detail;
-    std::string state;
-    Errc code = Errc::io;
-    bool lost = false;
-    bool in_doubt = false;
-    try {
-      throw;
-    } catch (const pqxx::in_doubt_error& e) {
-      detail = e.what();
-      lost = in_doubt = true;
-    } catch (const pqxx::broken_connection& e) {
-      detail = e.what();
-      lost = true;
-      // libpqxx 6.4 says this when the connection broke under a query (and leaks that
-      // query's PGresult, 2 KiB: once per lost connection, since the next call reconnects).
-      if (detail.starts_with("Could not obtain client encoding")) {
-        detail = "the server closed the connection, or the network failed";
+std::vector<std::string> text_array_of(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  const std::string_view s(f.c_str(), f.size());
+  if (s.size() < 2 || s.front() != '{' || s == "{}") return out;
+  std::size_t i = 1;
+  while (i < s.size()) {
+    std::string item;
+    bool quoted = false;
+    if (s[i] == '"') {
+      quoted = true;
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        item += s[i];
       }
-    } catch (const pqxx::sql_error& e) {
-      detail = e.what();
-      state = e.sqlstate();
-      code = errc_for_sqlstate(state);
-      lost = lost_sqlstate(state);
-    } catch (const pqxx::transaction_rollback& e) {
-      detail = e.what();
-      code = Errc::lock_held;
-    } catch (const std::exception& e) {
-      detail = e.what();
-    } catch (...) {
-      detail = "unknown exception";
-    }
-    if (conn && !conn->is_open()) lost = true;
-    std::string message(what);
-    message += ": ";
-    if (in_doubt) {
-      message += "the connection to PostgreSQL at " + info.host_port +
-                 " was lost while committing; the transaction may or may not have been "
-                 "committed: ";
-    } else if (lost) {
-      code = Errc::io;
-      message += "connection to PostgreSQL at " + info.host_port + " lost: ";
-    }
-    message += one_line_detail(detail);
-    if (!state.empty() && !lost) message += " (SQLSTATE " + state + ")";
-    return Error{code, postgres::scrub(std::move(message), info.secrets), info.location};
-  }
-
-  static std::string one_line_detail(std::string_view detail) {
-    std::string s = postgres::one_line(detail);
-    return s.empty() ? "no detail from the server" : s;
-  }
-
-  // Runs `body(tx)` in a transaction of its own (of type Top), or in a savepoint of the open
-  // one. Commits when the body succeeds; rolls back when it fails or throws.
-  template <class Top, class Body>
-  auto in_transaction(std::string_view what, Body&& body)
-      -> decltype(body(std::declval<pqxx::dbtransaction&>())) {
-    try {
-      if (current != nullptr) {
-        pqxx::subtransaction sub(*current, "pf_nested");
-        CurrentGuard guard(current, &sub);
-        auto result = body(static_cast<pqxx::dbtransaction&>(sub));
-        if (result) sub.commit();
-        return result;
+      ++i;  // the closing quote
+    } else {
+      for (; i < s.size() && s[i] != ',' && s[i] != '}'; ++i) {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        item += s[i];
       }
-      if (!conn || !conn->is_open()) {
-        if (auto c = connect(); !c) return Unexpected(std::move(c.error()));
-      }
-      Top tx(*conn);
-      CurrentGuard guard(current, &tx);
-      auto result = body(static_cast<pqxx::dbtransaction&>(tx));
-      if (result) tx.commit();
-      return result;
-    } catch (...) {
-      return Unexpected(failure(what));
     }
+    if (quoted || item != "NULL") out.push_back(std::move(item));
+    if (i >= s.size() || s[i] == '}') break;
+    ++i;  // the ','
   }
+  return out;
+}
 
-  // A new connection (the first, or after one was lost), with the statements prepared on it.
-  // libpqxx's own reconnection is off: it reuses the dead handle (6.4), and leaks on the way.
-  Result<void> connect() {
-    quiet.reset();
-    conn.reset();
-    try {
-      conn = std::make_unique<pqxx::connection>(info.conninfo);
+bool storable(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned min = 0;
+    unsigned cp = 0;
+    if ((c & 0xe0U) == 0xc0U) {
+      n = 1, min = 0x80, cp = c & 0x1fU;
+    } else if ((c & 0xf0U) == 0xe0U) {
+      n = 2, min = 0x800, cp = c & 0x0fU;
+    } else if ((c & 0xf8U) == 0xf0U) {
+      n = 3, min = 0x10000, cp = c & 0x07U;
+    } else {
+      return false;
+    }
+    if (n > s.size() - i - 1) return false;  // cut short
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0U) != 0x80U) return false;
+      cp = (cp << 6U) | (cc & 0x3fU);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+Error PostgresStore::Impl::failure(std::string_view what) const {
+  std::string detail;
+  std::string state;
+  Errc code = Errc::io;
+  bool lost = false;
+  bool in_doubt = false;
+  try {
+    throw;
+  } catch (const pqxx::in_doubt_error& e) {
+    detail = e.what();
+    lost = in_doubt = true;
+  } catch (const pqxx::broken_connection& e) {
+    detail = e.what();
+    lost = true;
+    // libpqxx 6.4 says this when the connection broke under a query (and leaks that
+    // query's PGresult, 2 KiB: once per lost connection, since the next call reconnects).
+    if (detail.starts_with("Could not obtain client encoding")) {
+      detail = "the server closed the connection, or the network failed";
+    }
+  } catch (const pqxx::sql_error& e) {
+    detail = e.what();
+    state = e.sqlstate();
+    code = errc_for_sqlstate(state);
+    lost = lost_sqlstate(state);
+  } catch (const pqxx::transaction_rollback& e) {
+    detail = e.what();
+    code = Errc::lock_held;
+  } catch (const NulInParameter& e) {
+    detail = e.what();
+    code = Errc::invalid_input;
+  } catch (const std::exception& e) {
+    detail = e.what();
+  } catch (...) {
+    detail = "unknown exception";
+  }
+  if (conn && !conn->is_open()) lost = true;
+  std::string message(what);
+  message += ": ";
+  if (in_doubt) {
+    message += "the connection to PostgreSQL at " + info.host_port +
+               " was lost while committing; the transaction may or may not have been "
+               "committed: ";
+  } else if (lost) {
+    code = Errc::io;
+    message += "connection to PostgreSQL at " + info.host_port + " lost: ";
+  }
+  message += one_line_detail(detail);
+  if (!state.empty() && !lost) message += " (SQLSTATE " + state + ")";
+  return Error{code, postgres::scrub(std::move(message), info.secrets), info.location};
+}
+
+std::string PostgresStore::Impl::one_line_detail(std::string_view detail) {
+  std::string s = postgres::one_line(detail);
+  return s.empty() ? "no detail from the server" : s;
+}
+
+Result<void> PostgresStore::Impl::connect() {
+  quiet.reset();
+  conn.reset();
+  try {
+    conn = std::make_unique<pqxx::connection>(info.conninfo);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-      conn->inhibit_reactivation(true);
+    conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
-      quiet = std::make_unique<pqxx::quiet_errorhandler>(*conn);
-    } catch (const std::exception& e) {
-      quiet.reset();
-      conn.reset();
-      return make_error(Errc::io,
-                        postgres::scrub("cannot connect to PostgreSQL at " + info.host_port + ": " +
-                                            one_line_detail(e.what()),
-                                        info.secrets),
-                        info.location);
-    }
-    return prepare();
+    quiet = std::make_unique<pqxx::quiet_errorhandler>(*conn);
+  } catch (const std::exception& e) {
+    quiet.reset();
+    conn.reset();
+    return make_error(Errc::io,
+                      postgres::scrub("cannot connect to PostgreSQL at " + info.host_port + ": " +
+                                          one_line_detail(e.what()),
+                                      info.secrets),
+                      info.location);
   }
+  return prepare();
+}
 
-  Result<void> prepare() {
-    try {
-      conn->prepare("pf_upsert_advisory", kUpsertAdvisory);
-      conn->prepare("pf_clear_advisory", kClearAdvisory);
-      conn->prepare("pf_insert_advisory_cves", kInsertAdvisoryCves);
-      conn->prepare("pf_insert_affected", kInsertAffected);
-      conn->prepare("pf_put_cursor", kPutCursor);
-      for (unsigned fields = 1; fields <= 7; ++fields) {
-        const std::string name = "pf_put_cves_" + std::to_string(fields);
-        conn->prepare(name, put_cves_sql(fields));
-        cve_statements.emplace(fields, name);
-      }
-      return {};
-    } catch (...) {
-      return Unexpected(failure("preparing statements"));
+// libpqxx 6.4 prepares a statement on the server at its first use: statements on tables a
+// pending migration creates can be named here.
+Result<void> PostgresStore::Impl::prepare() {
+  try {
+    conn->prepare("pf_upsert_advisory", kUpsertAdvisory);
+    conn->prepare("pf_clear_advisory", kClearAdvisory);
+    conn->prepare("pf_insert_advisory_cves", kInsertAdvisoryCves);
+    conn->prepare("pf_insert_affected", kInsertAffected);
+    conn->prepare("pf_put_cursor", kPutCursor);
+    for (unsigned fields = 1; fields <= 7; ++fields) {
+      const std::string name = "pf_put_cves_" + std::to_string(fields);
+      conn->prepare(name, put_cves_sql(fields));
+      cve_statements.emplace(fields, name);
     }
+    prepare_fleet_statements(*conn);
+    return {};
+  } catch (...) {
+    return Unexpected(failure("preparing statements"));
   }
+}
 
-  // Each migration in its own transaction, under the migration lock; the version is read
-  // again under the lock, so a migration another server applied meanwhile is not run twice.
-  Result<void> migrate() {
-    const auto all = postgres::migrations();
-    const int latest = all.back().version;
-    for (;;) {
-      const postgres::Migration* next = nullptr;
-      int found = 0;
-      auto step =
-          in_transaction<pqxx::work>("migrating", [&](pqxx::dbtransaction& tx) -> Result<void> {
-            tx.exec("SET LOCAL client_min_messages = warning");
-            tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(postgres::kMigrationLock) +
-                    ")");
-            tx.exec(std::string(postgres::kSchemaMigrations));
-            found = static_cast<int>(integer_of(
-                tx.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
-            if (found > latest) {
-              return make_error(Errc::conflict,
-                                "the database schema is version " + std::to_string(found) +
-                                    ", newer than this patchflow knows (" + std::to_string(latest) +
-                                    "): upgrade patchflow",
-                                info.location);
+// The version is read again under the lock, so a migration another server applied meanwhile
+// is not run twice.
+Result<void> PostgresStore::Impl::migrate() {
+  const auto all = postgres::migrations();
+  const int latest = all.back().version;
+  for (;;) {
+    const postgres::Migration* next = nullptr;
+    int found = 0;
+    auto step =
+        in_transaction<pqxx::work>("migrating", [&](pqxx::transaction_base& tx) -> Result<void> {
+          tx.exec("SET LOCAL client_min_messages = warning");
+          tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(postgres::kMigrationLock) + ")");
+          tx.exec(std::string(postgres::kSchemaMigrations));
+          found = static_cast<int>(
+              integer_of(tx.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
+          if (found > latest) {
+            return make_error(Errc::conflict,
+                              "the database schema is version " + std::to_string(found) +
+                                  ", newer than this patchflow knows (" + std::to_string(latest) +
+                                  "): upgrade patchflow",
+                              info.location);
+          }
+          for (const auto& m : all) {
+            if (m.version > found) {
+              next = &m;
+              break;
             }
-            for (const auto& m : all) {
-              if (m.version > found) {
-                next = &m;
-                break;
-              }
-            }
-            if (next == nullptr) return {};
-            try {
-              tx.exec(std::string(next->sql));
-            } catch (...) {
-              Error e = failure("migration " + std::to_string(next->version) + " (" +
-                                std::string(next->name) + ") failed");
-              return Unexpected(std::move(e));
-            }
-            tx.exec_params("INSERT INTO schema_migrations(version, name) VALUES ($1, $2)",
-                           next->version, std::string(next->name));
-            return {};
-          });
-      if (!step) return step;
-      if (next == nullptr) return {};
-    }
+          }
+          if (next == nullptr) return {};
+          try {
+            tx.exec(std::string(next->sql));
+          } catch (...) {
+            Error e = failure("migration " + std::to_string(next->version) + " (" +
+                              std::string(next->name) + ") failed");
+            return Unexpected(std::move(e));
+          }
+          tx.exec_params("INSERT INTO schema_migrations(version, name) VALUES ($1, $2)",
+                         next->version, std::string(next->name));
+          return {};
+        });
+    if (!step) return step;
+    if (next == nullptr) return {};
   }
-};
+}
 
 PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PostgresStore::~PostgresStore() = default;
@@ -440,7 +348,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(std::string_view conn
 
 Result<int> PostgresStore::schema_version() {
   return impl_->in_transaction<pqxx::work>(
-      "reading the schema version", [](pqxx::dbtransaction& tx) -> Result<int> {
+      "reading the schema version", [](pqxx::transaction_base& tx) -> Result<int> {
         auto r = tx.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
         return static_cast<int>(integer_of(r[0][0]));
       });
@@ -457,7 +365,7 @@ Result<void> PostgresStore::put_advisories(std::span<const adv::Advisory> batch)
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t x, std::size_t y) { return batch[x].id < batch[y].id; });
   return impl_->in_transaction<pqxx::work>(
-      "storing advisories", [&](pqxx::dbtransaction& tx) -> Result<void> {
+      "storing advisories", [&](pqxx::transaction_base& tx) -> Result<void> {
         for (std::size_t i : order) {
           const adv::Advisory& a = batch[i];
           exec(tx, "pf_upsert_advisory",
@@ -507,7 +415,7 @@ Result<void> PostgresStore::put_cves(std::span<const adv::CveInfo> batch, unsign
   for (const auto& [id, i] : last) rows.push_back(i);
   const std::string& statement = impl_->cve_statements.at(fields & 7u);
   return impl_->in_transaction<pqxx::work>(
-      "storing CVE records", [&](pqxx::dbtransaction& tx) -> Result<void> {
+      "storing CVE records", [&](pqxx::transaction_base& tx) -> Result<void> {
         for (std::size_t start = 0; start < rows.size(); start += kCveSlice) {
           ArrayText ids, c3, v3, c4, v4, ep, pc, k, kd, kr;
           for (std::size_t j = start; j < std::min(rows.size(), start + kCveSlice); ++j) {
@@ -533,9 +441,8 @@ Result<void> PostgresStore::put_cves(std::span<const adv::CveInfo> batch, unsign
 
 Result<std::vector<adv::Advisory>> PostgresStore::advisories(std::string_view ecosystem) {
   // One snapshot for the three queries (unless the caller's transaction is open).
-  using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
   return impl_->in_transaction<Snapshot>(
-      "reading advisories", [&](pqxx::dbtransaction& tx) -> Result<std::vector<adv::Advisory>> {
+      "reading advisories", [&](pqxx::transaction_base& tx) -> Result<std::vector<adv::Advisory>> {
         const bool all = ecosystem.empty();
         const std::string filter =
             all ? ""
@@ -611,7 +518,7 @@ Result<std::vector<adv::CveInfo>> PostgresStore::cves(std::span<const std::strin
   ArrayText wanted;
   for (const auto& id : ids) wanted.add(id);
   return impl_->in_transaction<pqxx::work>(
-      "reading CVE records", [&](pqxx::dbtransaction& tx) -> Result<std::vector<adv::CveInfo>> {
+      "reading CVE records", [&](pqxx::transaction_base& tx) -> Result<std::vector<adv::CveInfo>> {
         const pqxx::result rows = tx.exec_params(
             "SELECT id, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, epss,"
             " epss_percentile, kev, kev_date_added, kev_ransomware FROM cves"
@@ -646,7 +553,7 @@ Result<void> PostgresStore::put_cursor(const FeedCursor& c) {
     return make_error(Errc::invalid_input, "feed cursor without a source", "source");
   }
   return impl_->in_transaction<pqxx::work>(
-      "storing the feed cursor", [&](pqxx::dbtransaction& tx) -> Result<void> {
+      "storing the feed cursor", [&](pqxx::transaction_base& tx) -> Result<void> {
         exec(tx, "pf_put_cursor",
              {text(c.source), text(c.location), text(c.etag), text(c.last_modified),
               integer(c.imported_at), integer(c.records)});
@@ -656,7 +563,8 @@ Result<void> PostgresStore::put_cursor(const FeedCursor& c) {
 
 Result<std::optional<FeedCursor>> PostgresStore::cursor(std::string_view source) {
   return impl_->in_transaction<pqxx::work>(
-      "reading the feed cursor", [&](pqxx::dbtransaction& tx) -> Result<std::optional<FeedCursor>> {
+      "reading the feed cursor",
+      [&](pqxx::transaction_base& tx) -> Result<std::optional<FeedCursor>> {
         const pqxx::result r = tx.exec_params(
             "SELECT source, location, etag, last_modified, imported_at, records FROM feed_cursors"
             " WHERE source = $1",
@@ -670,7 +578,7 @@ Result<std::optional<FeedCursor>> PostgresStore::cursor(std::string_view source)
 
 Result<StoreCounts> PostgresStore::counts() {
   return impl_->in_transaction<pqxx::work>(
-      "counting", [](pqxx::dbtransaction& tx) -> Result<StoreCounts> {
+      "counting", [](pqxx::transaction_base& tx) -> Result<StoreCounts> {
         const pqxx::result r = tx.exec(
             "SELECT (SELECT COUNT(*) FROM advisories), (SELECT COUNT(*) FROM affected),"
             " (SELECT COUNT(*) FROM cves)");
@@ -681,8 +589,8 @@ Result<StoreCounts> PostgresStore::counts() {
 Result<void> PostgresStore::atomically(const std::function<Result<void>()>& work) {
   // An exception thrown by `work` is the caller's: it passes through, after the rollback.
   std::exception_ptr thrown;
-  auto r =
-      impl_->in_transaction<pqxx::work>("transaction", [&](pqxx::dbtransaction&) -> Result<void> {
+  auto r = impl_->in_transaction<pqxx::work>(
+      "transaction", [&](pqxx::transaction_base&) -> Result<void> {
         try {
           return work();
         } catch (...) {

@@ -302,17 +302,6 @@ Result<std::optional<Host>> one_host(Stmt& st) {
   return std::optional<Host>(read_host(st));
 }
 
-Result<void> check_fingerprint(std::string_view fingerprint) {
-  if (fingerprint.empty() || fingerprint.size() > kMaxFactField ||
-      fingerprint.find('\0') != std::string_view::npos) {
-    return make_error(Errc::invalid_input,
-                      "certificate fingerprint must be 1.." + std::to_string(kMaxFactField) +
-                          " bytes without NUL",
-                      "cert_fingerprint");
-  }
-  return {};
-}
-
 }  // namespace
 
 // Hosts.
@@ -464,7 +453,7 @@ Result<std::size_t> SqliteStore::record_checkins(std::span<const Checkin> batch)
 
 Result<void> SqliteStore::set_certificate(std::string_view host_id, std::string_view fingerprint,
                                           std::int64_t not_after) {
-  PF_CHECK(check_fingerprint(fingerprint));
+  PF_CHECK(validate_cert_fingerprint(fingerprint));
   PF_TRY(s, impl_->db.prepare("UPDATE hosts SET cert_fingerprint = ?, cert_not_after = ?"
                               " WHERE id = ? AND revoked_at IS NULL"));
   s->bind(1, fingerprint).bind(2, not_after).bind(3, host_id);

@@ -2,16 +2,22 @@
 #include "patchflow/testing/pg_cluster.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -96,6 +102,164 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
+// initdb's arguments after -D DIR: the template is made with exactly these. 1 MB WAL
+// segments instead of 16 MB: the first one is most of what each cluster start copies.
+const std::vector<std::string>& initdb_options() {
+  static const std::vector<std::string> options = {"-A",
+                                                   "trust",
+                                                   "-U",
+                                                   "postgres",
+                                                   "--no-sync",
+                                                   "-E",
+                                                   "UTF8",
+                                                   "--locale=C.UTF-8",
+                                                   "--locale-provider=icu",
+                                                   "--icu-locale=en-US",
+                                                   "--wal-segsize=1",
+                                                   "--no-instructions"};
+  return options;
+}
+
+// Where cluster templates are kept: $PF_PG_TEMPLATE_DIR, else beside the test binary (in the
+// build tree), else the temporary directory.
+fs::path template_parent() {
+  if (const char* env = std::getenv("PF_PG_TEMPLATE_DIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && exe.has_parent_path()) return exe.parent_path();
+  return fs::temp_directory_path();
+}
+
+// An exclusive flock(2) on a file, released when this goes.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& file)
+      : fd_(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) {
+      while (::flock(fd_, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+          ::close(fd_);
+          fd_ = -1;
+          break;
+        }
+      }
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing the only descriptor releases the lock
+  }
+  [[nodiscard]] bool held() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+Result<void> give_to_postgres(const fs::path& dir, const std::string& where) {
+  if (!as_root()) return {};
+  const passwd* pw = ::getpwnam("postgres");
+  if (pw == nullptr) {
+    return make_error(Errc::not_found,
+                      "running as root, and there is no 'postgres' user to run the server as "
+                      "(apt-get install postgresql creates it)",
+                      where);
+  }
+  if (::chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+    return make_error(Errc::io, "cannot give " + dir.string() + " to 'postgres'", where);
+  }
+  return {};
+}
+
+// Where shared() puts its cluster: $PF_PG_CLUSTER_DIR, else /dev/shm when it can take one (a
+// memory file system: the copy of the template takes a tenth of the time it takes on a disk,
+// and the tests' data never needs to reach one), else the temporary directory.
+fs::path cluster_parent() {
+  if (const char* env = std::getenv("PF_PG_CLUSTER_DIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  struct statvfs st {};
+  constexpr unsigned long long kNeeded = 1ULL << 30;
+  if (::statvfs("/dev/shm", &st) == 0 && ::access("/dev/shm", W_OK | X_OK) == 0 &&
+      static_cast<unsigned long long>(st.f_bavail) * st.f_frsize >= kNeeded) {
+    return "/dev/shm";
+  }
+  return fs::temp_directory_path();
+}
+
+// cp -a: modes and (when we are root) the owner, 'postgres', are kept.
+Result<void> copy_tree(const fs::path& from, const fs::path& to, const std::string& where) {
+  auto copied = run_tool({"cp", "-a", from.string(), to.string()}, to.parent_path(), 120s);
+  if (!copied) return Unexpected(std::move(copied.error()));
+  if (!copied->ok()) {
+    return make_error(
+        Errc::io,
+        "copying " + from.string() + " to " + to.string() + " failed: " + describe(*copied), where);
+  }
+  return {};
+}
+
+// initdb's output, made once per build tree, PostgreSQL installation and initdb options (they
+// name it), and copied for every cluster: initdb is most of a cluster's start time. Made under
+// a file lock, so that test processes running in parallel make it once. initdb runs in the
+// temporary directory (which 'postgres' can reach, whatever the build tree's permissions);
+// its output is copied beside the lock and renamed into place when complete, so that a
+// template that exists is whole.
+Result<fs::path> cluster_template(const std::string& where) {
+  std::string key = bin_dir().string();
+  for (const auto& o : initdb_options()) key += '\n' + o;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(key));
+  const std::string name = std::string("pg-template-") + hex;
+  fs::path parent = template_parent();
+  auto lock = std::make_unique<FileLock>(parent / (name + ".lock"));
+  if (!lock->held() && parent != fs::temp_directory_path()) {
+    parent = fs::temp_directory_path();  // a build tree we cannot write to
+    lock = std::make_unique<FileLock>(parent / (name + ".lock"));
+  }
+  if (!lock->held()) {
+    return make_error(Errc::io, "cannot lock " + (parent / (name + ".lock")).string(), where);
+  }
+  const fs::path made = parent / name;
+  std::error_code ec;
+  if (fs::is_directory(made, ec)) return made;
+  const std::string partial = name + ".partial";
+  fs::remove_all(parent / partial, ec);  // left by a process that died copying it
+
+  std::string staging = (fs::temp_directory_path() / "pf-pg-template-XXXXXX").string();
+  if (::mkdtemp(staging.data()) == nullptr) {
+    return make_error(Errc::io, "cannot create a temporary directory", where);
+  }
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code e;
+      fs::remove_all(dir, e);
+    }
+  } cleanup{staging};
+  if (auto given = give_to_postgres(staging, where); !given) return Unexpected(given.error());
+  auto initdb = server_tool("initdb");
+  initdb.insert(initdb.end(), {"-D", (fs::path(staging) / "data").string()});
+  initdb.insert(initdb.end(), initdb_options().begin(), initdb_options().end());
+  auto init = run_tool(initdb, staging, 120s);
+  if (!init) return Unexpected(std::move(init.error()));
+  if (!init->ok()) {
+    return make_error(Errc::backend_failed, "initdb failed: " + describe(*init), where);
+  }
+  if (auto copied = copy_tree(fs::path(staging) / "data", parent / partial, where); !copied) {
+    return Unexpected(copied.error());
+  }
+  fs::rename(parent / partial, made, ec);
+  if (ec) {
+    return make_error(
+        Errc::io,
+        "cannot rename the new cluster template to " + made.string() + ": " + ec.message(), where);
+  }
+  return made;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PgCluster>> PgCluster::start(const fs::path& dir) {
@@ -111,30 +275,13 @@ Result<std::unique_ptr<PgCluster>> PgCluster::start(const fs::path& dir) {
   std::unique_ptr<PgCluster> cluster(new PgCluster());
   cluster->dir_ = d;
   cluster->owner_pid_ = ::getpid();
-  if (as_root()) {
-    const passwd* pw = ::getpwnam("postgres");
-    if (pw == nullptr) {
-      return make_error(Errc::not_found,
-                        "running as root, and there is no 'postgres' user to run the server as "
-                        "(apt-get install postgresql creates it)",
-                        where);
-    }
-    if (::chown(d.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-      return make_error(Errc::io, "cannot give the cluster directory to 'postgres'", where);
-    }
-  }
+  if (auto given = give_to_postgres(d, where); !given) return Unexpected(given.error());
   const fs::path data = d / "data";
   const fs::path log = d / "server.log";
 
-  auto initdb = server_tool("initdb");
-  initdb.insert(initdb.end(), {"-D", data.string(), "-A", "trust", "-U", "postgres", "--no-sync",
-                               "-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu",
-                               "--icu-locale=en-US", "--no-instructions"});
-  auto init = run_tool(initdb, d, 120s);
-  if (!init) return Unexpected(std::move(init.error()));
-  if (!init->ok()) {
-    return make_error(Errc::backend_failed, "initdb failed: " + describe(*init), where);
-  }
+  auto made = cluster_template(where);
+  if (!made) return Unexpected(std::move(made.error()));
+  if (auto copied = copy_tree(*made, data, where); !copied) return Unexpected(copied.error());
 
   {
     std::ofstream conf(data / "postgresql.conf", std::ios::app);
@@ -200,7 +347,7 @@ Result<std::unique_ptr<PgCluster>> PgCluster::start(const fs::path& dir) {
 
 Result<PgCluster*> PgCluster::shared() {
   static Result<std::unique_ptr<PgCluster>> cluster = []() -> Result<std::unique_ptr<PgCluster>> {
-    std::string tmpl = (fs::temp_directory_path() / "pf-pg-XXXXXX").string();
+    std::string tmpl = (cluster_parent() / "pf-pg-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
       return make_error(Errc::io, "cannot create a temporary directory", tmpl);
     }
@@ -217,6 +364,20 @@ Result<PgCluster*> PgCluster::shared() {
   }();
   if (!cluster) return Unexpected(cluster.error());
   return cluster->get();
+}
+
+Result<std::string> PgCluster::database_for(const fs::path& dir) {
+  const fs::path marker = dir / "postgres.url";
+  std::string url;
+  if (std::ifstream in(marker); in && std::getline(in, url) && !url.empty()) return url;
+  auto cluster = shared();
+  if (!cluster) return Unexpected(cluster.error());
+  auto made = (*cluster)->create_database();
+  if (!made) return Unexpected(std::move(made.error()));
+  std::ofstream out(marker, std::ios::trunc);
+  out << *made << '\n';
+  if (!out.flush()) return make_error(Errc::io, "cannot write " + marker.string(), "pg_cluster");
+  return *made;
 }
 
 PgCluster::~PgCluster() {

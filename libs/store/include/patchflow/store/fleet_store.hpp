@@ -319,6 +319,8 @@ class FleetStore {
 /// A host for create_host: the rules above, inventory_hash "" and revoked_at empty.
 [[nodiscard]] Result<void> validate_host(const Host& host);
 [[nodiscard]] Result<void> validate_checkin(const CheckinFacts& facts);
+/// A certificate fingerprint for set_certificate: 1..kMaxFactField bytes without NUL.
+[[nodiscard]] Result<void> validate_cert_fingerprint(std::string_view fingerprint);
 [[nodiscard]] Result<void> validate_inventory(std::string_view hash,
                                               std::span<const inventory::Package> packages,
                                               std::span<const AvailableUpdate> updates);

@@ -5,12 +5,13 @@
 #include <string_view>
 
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/fleet_store.hpp"
 
 namespace pf::store {
 
 /// The scale-out store: one PostgreSQL database, shared by several servers. The same tables as
 /// SqliteStore (in PostgreSQL types), brought up to date by the same numbered migrations when
-/// it is opened.
+/// it is opened, and the same contracts (tests/contract/).
 ///
 /// Errors: a server that cannot be reached or a connection that is lost is Errc::io naming
 /// host:port; constraint violations are Errc::conflict; serialization failures, deadlocks and
@@ -19,7 +20,13 @@ namespace pf::store {
 ///
 /// One store is one connection: use it from one thread at a time. After a lost connection the
 /// call in progress fails, and the next call connects again.
-class PostgresStore final : public AdvisoryStore {
+///
+/// As a FleetStore: audit appends take a transaction-scoped advisory lock before they read the
+/// head of the chain, so appends from any number of connections and servers form one chain;
+/// triggers refuse UPDATE, DELETE and TRUNCATE of audit_log and any insert that is not the next
+/// link. PostgreSQL text holds no NUL byte and only valid UTF-8: a value that is not is
+/// Errc::invalid_input when it would be written, and a lookup by such a key finds nothing.
+class PostgresStore final : public AdvisoryStore, public FleetStore {
  public:
   /// Connects to `conninfo` (a `postgresql://user:password@host:port/database?...` URL, or
   /// libpq's `key=value` form) and applies pending migrations, each in its own transaction that
@@ -41,9 +48,52 @@ class PostgresStore final : public AdvisoryStore {
   Result<void> put_cursor(const FeedCursor& cursor) override;
   Result<std::optional<FeedCursor>> cursor(std::string_view source) override;
   Result<StoreCounts> counts() override;
-  /// put_* calls (and nested atomically calls) inside `work` run in savepoints of its
+  /// Both interfaces' atomically(): one transaction for advisory and fleet changes alike. The
+  /// store's calls (and nested atomically calls) inside `work` run in savepoints of its
   /// transaction: a failing one is undone alone, and everything is undone when `work` fails.
   Result<void> atomically(const std::function<Result<void>()>& work) override;
+
+  // FleetStore
+  Result<void> create_host(const Host& host) override;
+  Result<std::optional<Host>> host(std::string_view id) override;
+  Result<std::optional<Host>> host_by_fingerprint(std::string_view fingerprint) override;
+  Result<HostPage> list_hosts(const HostQuery& query) override;
+  Result<void> record_checkin(std::string_view host_id, const CheckinFacts& facts) override;
+  Result<std::size_t> record_checkins(std::span<const Checkin> batch) override;
+  Result<void> set_certificate(std::string_view host_id, std::string_view fingerprint,
+                               std::int64_t not_after) override;
+  Result<void> revoke_host(std::string_view host_id, std::int64_t at,
+                           const AuditEntry& audit) override;
+  Result<void> set_labels(std::string_view host_id, const Labels& labels,
+                          const AuditEntry& audit) override;
+  Result<bool> put_inventory(std::string_view host_id, std::string_view hash,
+                             std::span<const inventory::Package> packages,
+                             std::span<const AvailableUpdate> updates) override;
+  Result<std::vector<inventory::Package>> packages(std::string_view host_id) override;
+  Result<std::vector<AvailableUpdate>> updates(std::string_view host_id) override;
+  Result<void> create_enrollment_token(const EnrollmentToken& token,
+                                       const AuditEntry& audit) override;
+  Result<EnrollmentToken> consume_enrollment_token(std::string_view token_hash, std::int64_t now,
+                                                   std::string_view host_id) override;
+  Result<std::vector<EnrollmentToken>> list_enrollment_tokens() override;
+  Result<void> create_user(const User& user, const AuditEntry& audit) override;
+  Result<std::optional<User>> user(std::string_view name) override;
+  Result<std::vector<User>> list_users() override;
+  Result<void> set_password_hash(std::string_view name, std::string_view phc,
+                                 const AuditEntry& audit) override;
+  Result<void> set_role(std::string_view name, std::string_view role,
+                        const AuditEntry& audit) override;
+  Result<void> set_disabled(std::string_view name, bool disabled, const AuditEntry& audit) override;
+  Result<void> create_api_token(const ApiToken& token, const AuditEntry& audit) override;
+  Result<std::optional<ApiToken>> api_token(std::string_view token_hash) override;
+  Result<void> revoke_api_token(std::string_view token_id, std::int64_t at,
+                                const AuditEntry& audit) override;
+  Result<void> record_api_token_use(std::string_view token_id, std::int64_t at) override;
+  Result<std::vector<ApiToken>> list_api_tokens(std::optional<std::string_view> user) override;
+  Result<AuditHead> append_audit(const AuditEntry& entry) override;
+  Result<std::vector<AuditRecord>> audit_entries(std::int64_t from_seq, int limit) override;
+  Result<AuditHead> audit_head() override;
+  Result<AuditVerification> verify_audit() override;
 
   struct Impl;
 

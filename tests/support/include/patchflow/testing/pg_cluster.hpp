@@ -13,10 +13,16 @@
 
 namespace pf::testing {
 
-/// A PostgreSQL 15 cluster of its own: initdb into DIR/data (as the `postgres` user when the
-/// tests run as root, since initdb refuses root), a server on 127.0.0.1 and a free port with
+/// A PostgreSQL 15 cluster of its own: DIR/data, a server on 127.0.0.1 and a free port with
 /// its Unix socket in DIR, fsync off. Text in its databases is UTF-8 and sorts by ICU's en-US
 /// rules, as a production database's often does, so byte-order assumptions show up in tests.
+///
+/// DIR/data is a copy (cp -a) of a template that initdb makes once (as the `postgres` user when
+/// the tests run as root, since initdb refuses root), kept beside the test binary, in the build
+/// tree (or in $PF_PG_TEMPLATE_DIR; in the temporary directory when neither can be written):
+/// pg-template-<hash of the tools' directory and initdb's options>. Test processes running in
+/// parallel make it once, under a flock(2) on a lock file beside it. Remove it to have it made
+/// again.
 ///
 /// Authentication: trust, except for members of the role kPasswordRole, who must give their
 /// password (scram-sha-256) over TCP.
@@ -31,10 +37,16 @@ class PgCluster {
   /// the server log.
   [[nodiscard]] static Result<std::unique_ptr<PgCluster>> start(const std::filesystem::path& dir);
 
-  /// The cluster of this test binary: started at the first call in a new directory under the
-  /// temporary directory, stopped and removed when the process exits. A failure to start is
+  /// The cluster of this test binary: started at the first call in a new directory under
+  /// $PF_PG_CLUSTER_DIR, else /dev/shm (when it is there with 1 GiB free), else the temporary
+  /// directory; stopped and removed when the process exits. A failure to start is
   /// returned to every caller; it is not retried. Prints the start time once, on stderr.
   [[nodiscard]] static Result<PgCluster*> shared();
+
+  /// The database of a test directory on the shared() cluster: created at the first call for
+  /// `dir` (its URL kept in DIR/postgres.url), the same one at every later call for `dir`, so
+  /// that a test opening its store again (or a second store beside it) reaches the same data.
+  [[nodiscard]] static Result<std::string> database_for(const std::filesystem::path& dir);
 
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
@@ -56,7 +68,8 @@ class PgCluster {
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
-  /// From initdb to the first accepted connection.
+  /// From the start (the template's copy, or initdb when the template is made) to the first
+  /// accepted connection.
   [[nodiscard]] std::chrono::milliseconds startup_time() const noexcept { return startup_; }
   /// The last `bytes` of the server log.
   [[nodiscard]] std::string log_tail(std::size_t bytes = 4096) const;
