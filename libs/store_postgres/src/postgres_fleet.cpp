@@ -308,7 +308,8 @@ void prepare_fleet_statements(pqxx::connection& conn) {
 
 Result<void> PostgresStore::create_host(const Host& h) {
   PF_CHECK(validate_host(h));
-  const auto [keys, values] = label_arrays(h.labels);
+  // Not a structured binding: clang 14 cannot capture those in the lambda below.
+  const std::pair<Param, Param> label_params = label_arrays(h.labels);
   // One statement: the host, and its labels when the host was new.
   static const std::string kSql =
       "WITH h AS (INSERT INTO hosts(id, name, os_id, os_version_id, ecosystem, arch,"
@@ -327,7 +328,8 @@ Result<void> PostgresStore::create_host(const Host& h) {
                       text(h.ecosystem), text(h.arch), text(h.kernel_release), text(h.boot_id),
                       integer(h.criticality), text(h.cert_fingerprint), integer(h.cert_not_after),
                       integer(h.enrolled_at), integer(h.last_seen), boolean(h.reboot_required),
-                      list(h.reboot_reasons), keys, values});
+                      list(h.reboot_reasons), label_params.first,
+                      label_params.second});
         if (integer_of(r[0][0]) == 1) return {};
         if (host_state(tx, h.id) != HostState::missing) {
           return make_error(Errc::conflict, "host " + h.id + " exists", "id");
