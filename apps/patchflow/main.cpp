@@ -6,6 +6,7 @@
 
 #include "command.hpp"
 #include "lab_command.hpp"
+#include "server_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"patchflow: automated patch management for Linux fleets", "patchflow"};
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
   pf::cli::add_feeds_command(app, exit_code);
   pf::cli::add_version_command(app, exit_code);
   pf::cli::add_lab_command(app, exit_code);
+  pf::cli::add_server_command(app, exit_code);
+  pf::cli::add_client_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

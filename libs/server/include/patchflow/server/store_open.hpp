@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// Opening the server's store by its configured name: a postgresql:// URL is the PostgreSQL
+// store, anything else a SQLite file path. Only this name changes between the two.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "patchflow/common/error.hpp"
+#include "patchflow/store/fleet_store.hpp"
+
+namespace pf::server {
+
+struct OpenedStore {
+  std::unique_ptr<store::FleetStore> fleet;
+  /// Succeeds when the database answers and its schema is the one this build knows.
+  std::function<Result<void>()> check_ready;
+  /// "sqlite:/path" or "postgresql://host:port/db" (no password), for logs.
+  std::string description;
+};
+
+/// True for "postgresql://..." and "postgres://..." names.
+[[nodiscard]] bool is_postgres_url(std::string_view database) noexcept;
+
+/// Opens one connection (one store object, for one thread at a time) and brings the schema up
+/// to date. A SQLite file is created when absent (its directory must exist).
+[[nodiscard]] Result<OpenedStore> open_store(std::string_view database);
+
+}  // namespace pf::server

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// The route table: every route the server answers, who may call it, what body it takes and
+// its handler. Dispatch, role checks, the docs and the role-matrix test all read this table.
+#include "service.hpp"
+
+namespace pf::server {
+
+const std::vector<Route>& routes() {
+  using A = Access;
+  static const std::vector<Route> kRoutes = {
+      // Public: probes and metrics (no secrets), the CA for pinning, enrollment (the one-time
+      // token is in the body).
+      {{"GET", "/healthz", A::public_, "", "the process is alive"}, Body::none, healthz},
+      {{"GET", "/readyz", A::public_, "", "the store answers and its schema is current"},
+       Body::none, readyz},
+      {{"GET", "/metrics", A::public_, "", "Prometheus metrics"}, Body::none, metrics},
+      {{"GET", "/agent/v1/ca", A::public_, "", "the CA certificate to verify the server with"},
+       Body::none, agent_ca},
+      {{"POST", "/agent/v1/enroll", A::public_, "",
+        "enrollment token + CSR → client certificate and host id"},
+       Body::json_object, agent_enroll},
+      // Agents: a client certificate of an enrolled, non-revoked host.
+      {{"POST", "/agent/v1/checkin", A::agent, "", "facts + inventory hash → next check-in"},
+       Body::json_object, agent_checkin},
+      {{"PUT", "/agent/v1/inventory", A::agent, "", "the host's packages and updates"},
+       Body::json_object, agent_inventory},
+      {{"POST", "/agent/v1/renew", A::agent, "", "CSR → a new client certificate (rotation)"},
+       Body::json_object, agent_renew},
+      // Operator API: an API token whose role allows the route's role.
+      {{"GET", "/api/v1/whoami", A::api, "viewer", "the caller's user, role and token"},
+       Body::none, whoami},
+      {{"GET", "/api/v1/hosts", A::api, "viewer", "hosts, filtered and paged"}, Body::none,
+       list_hosts},
+      {{"GET", "/api/v1/hosts/{id}", A::api, "viewer", "one host with packages and updates"},
+       Body::none, get_host},
+      {{"DELETE", "/api/v1/hosts/{id}", A::api, "operator", "revoke a host"}, Body::none,
+       revoke_host},
+      {{"PUT", "/api/v1/hosts/{id}/labels", A::api, "operator", "replace a host's labels"},
+       Body::json_object, put_host_labels},
+      {{"POST", "/api/v1/enrollment-tokens", A::api, "operator",
+        "a one-time enrollment token (shown once)"},
+       Body::json_object, create_enrollment_token},
+      {{"GET", "/api/v1/enrollment-tokens", A::api, "operator", "enrollment tokens (no secrets)"},
+       Body::none, list_enrollment_tokens},
+      {{"POST", "/api/v1/api-tokens", A::api, "admin", "an API token for a user (shown once)"},
+       Body::json_object, create_api_token},
+      {{"GET", "/api/v1/api-tokens", A::api, "admin", "API tokens (no secrets)"}, Body::none,
+       list_api_tokens},
+      {{"DELETE", "/api/v1/api-tokens/{token_id}", A::api, "admin", "revoke an API token"},
+       Body::none, revoke_api_token},
+      {{"GET", "/api/v1/users", A::api, "admin", "users"}, Body::none, list_users},
+      {{"POST", "/api/v1/users", A::api, "admin", "create a user"}, Body::json_object, create_user},
+      {{"PUT", "/api/v1/users/{name}", A::api, "admin", "change role, disabled, password"},
+       Body::json_object, update_user},
+      {{"GET", "/api/v1/audit", A::api, "viewer", "the audit log, paged"}, Body::none,
+       list_audit},
+      {{"POST", "/api/v1/audit/verify", A::api, "admin", "recompute the audit hash chain"},
+       Body::none, verify_audit},
+  };
+  return kRoutes;
+}
+
+std::vector<RouteInfo> route_table() {
+  std::vector<RouteInfo> out;
+  for (const auto& r : routes()) out.push_back(r.info);
+  return out;
+}
+
+std::string_view access_name(const RouteInfo& route) noexcept {
+  switch (route.access) {
+    case Access::public_: return "public";
+    case Access::agent: return "agent";
+    case Access::api: return route.role;
+  }
+  return "public";
+}
+
+}  // namespace pf::server
