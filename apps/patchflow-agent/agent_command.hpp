@@ -41,8 +41,10 @@ struct BackendFlags {
   bool no_repair{false};
 };
 
-/// Adds the flags above to a subcommand.
-void add_backend_flags(CLI::App& command, BackendFlags& flags, bool for_changes);
+/// Adds the flags above to a subcommand; without `with_root`, --root and --rpm-dbpath are left
+/// to the caller (commands that also collect the inventory take them once, for both).
+void add_backend_flags(CLI::App& command, BackendFlags& flags, bool for_changes,
+                       bool with_root = true);
 
 /// The family of the package database under `root`: deb when var/lib/dpkg/status exists, rpm
 /// when the rpm database directory does; Errc::not_found naming both paths otherwise.
@@ -57,5 +59,8 @@ int fail(const Error& error);
 
 void add_inventory_command(CLI::App& root, int& exit_code);
 void add_package_commands(CLI::App& root, int& exit_code);
+/// `enroll` and `run`: the agent protocol (enroll_command.cpp, run_command.cpp).
+void add_enroll_command(CLI::App& root, int& exit_code);
+void add_run_command(CLI::App& root, int& exit_code);
 
 }  // namespace pf::agent_cli

@@ -31,10 +31,13 @@ int fail(const Error& error) {
   return exit_code_for(error);
 }
 
-void add_backend_flags(CLI::App& command, BackendFlags& flags, bool for_changes) {
-  command.add_option("--root", flags.root,
-                     "act on the package root DIR instead of / (its own dpkg or rpm database)")
-      ->option_text("DIR");
+void add_backend_flags(CLI::App& command, BackendFlags& flags, bool for_changes,
+                       bool with_root) {
+  if (with_root) {
+    command.add_option("--root", flags.root,
+                       "act on the package root DIR instead of / (its own dpkg or rpm database)")
+        ->option_text("DIR");
+  }
   command.add_option("--backend", flags.backend, "package manager: auto (from the database found "
                                                  "under the root), apt or dnf")
       ->check(CLI::IsMember({"auto", "apt", "dnf"}))
@@ -42,8 +45,10 @@ void add_backend_flags(CLI::App& command, BackendFlags& flags, bool for_changes)
   command.add_option("--releasever", flags.releasever,
                      "dnf: the release version, for roots without a system-release package")
       ->option_text("VER");
-  command.add_option("--rpm-dbpath", flags.rpm_dbpath, "rpm database directory inside the root")
-      ->option_text("PATH");
+  if (with_root) {
+    command.add_option("--rpm-dbpath", flags.rpm_dbpath, "rpm database directory inside the root")
+        ->option_text("PATH");
+  }
   command.add_option("--lock-timeout", flags.lock_timeout_s,
                      "seconds to wait for another package-manager run to release its lock "
                      "(never broken)")
