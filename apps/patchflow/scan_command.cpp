@@ -6,14 +6,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "command.hpp"
 #include "feed_store.hpp"
-#include "patchflow/core/matcher.hpp"
+#include "patchflow/core/ranked.hpp"
 #include "patchflow/core/risk.hpp"
 #include "patchflow/pkg/dpkg_status.hpp"
 #include "patchflow/pkg/os_release.hpp"
@@ -38,13 +37,7 @@ struct ScanOptions {
   std::string host;
 };
 
-struct Row {
-  matcher::Finding finding;
-  risk::Score score;
-  bool kev{false};
-  std::optional<double> epss;
-  std::optional<double> cvss;
-};
+using Row = ranked::Finding;
 
 int fail(const Error& e) {
   std::cerr << "patchflow: error: " << to_string(e) << "\n";
@@ -94,14 +87,14 @@ void print_table(const std::vector<Row>& rows) {
   std::vector<std::array<std::string, 7>> cells;
   cells.push_back({"RISK", "SEVERITY", "ADVISORY", "PACKAGE", "INSTALLED", "FIXED", "CVES"});
   for (const auto& r : rows) {
-    const auto& f = r.finding;
+    const auto& f = r;
     std::string cves;
     for (std::size_t i = 0; i < f.cves.size() && i < 2; ++i) cves += (i ? " " : "") + f.cves[i];
     if (f.cves.size() > 2) cves += " +" + std::to_string(f.cves.size() - 2);
     if (r.kev) cves += " [KEV]";
     cells.push_back({fmt_score(r.score.value), std::string(adv::severity_name(f.severity)),
                      std::string(f.advisory_id), std::string(f.package),
-                     std::string(f.installed_version), matcher::fixed_version_text(f), cves});
+                     f.installed_version, f.fixed_text, cves});
   }
   std::array<std::size_t, 7> width{};
   for (const auto& row : cells) {
@@ -120,13 +113,13 @@ void print_table(const std::vector<Row>& rows) {
 void print_csv(const std::vector<Row>& rows) {
   std::puts("risk,severity,advisory,cves,package,source_package,arch,installed,fixed,kev,epss,cvss");
   for (const auto& r : rows) {
-    const auto& f = r.finding;
+    const auto& f = r;
     std::string line = fmt_score(r.score.value) + "," +
                        std::string(adv::severity_name(f.severity)) + "," +
                        csv_field(f.advisory_id) + "," + csv_field(join(f.cves, " ")) + "," +
                        csv_field(f.package) + "," + csv_field(f.source_package) + "," +
                        csv_field(f.arch) + "," + csv_field(f.installed_version) + "," +
-                       csv_field(f.fixed_version ? *f.fixed_version : std::string_view()) + "," +
+                       csv_field(f.fixed_version ? *f.fixed_version : std::string()) + "," +
                        (r.kev ? "true" : "false") + "," +
                        (r.epss ? std::to_string(*r.epss) : std::string()) + "," +
                        (r.cvss ? fmt_score(*r.cvss) : std::string());
@@ -137,7 +130,7 @@ void print_csv(const std::vector<Row>& rows) {
 void print_json(const std::vector<Row>& rows, const std::string& host, const std::string& eco) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : rows) {
-    const auto& f = r.finding;
+    const auto& f = r;
     nlohmann::json parts = nlohmann::json::array();
     for (const auto& p : r.score.parts) {
       parts.push_back({{"name", p.name}, {"value", p.value}, {"weight", p.weight},
@@ -147,7 +140,7 @@ void print_json(const std::vector<Row>& rows, const std::string& host, const std
         {"host", host},
         {"ecosystem", eco},
         {"advisory", f.advisory_id},
-        {"cves", std::vector<std::string>(f.cves.begin(), f.cves.end())},
+        {"cves", f.cves},
         {"package", f.package},
         {"source_package", f.source_package},
         {"arch", f.arch},
@@ -220,46 +213,13 @@ int run_scan(const ScanOptions& opt) {
   auto advisories = store->advisories(inv.ecosystem);
   if (!advisories) return fail(advisories.error());
 
-  matcher::FleetIndex fleet;
-  const matcher::HostId host = fleet.add_host(inv);
-  const auto result = matcher::evaluate(fleet, *advisories);
-  auto found = matcher::findings_for_host(fleet, *advisories, result, host);
-
+  auto rows = ranked::match(inv, *advisories);
   // Enrichment for the CVEs that matter here.
-  std::vector<std::string> ids;
-  for (const auto& f : found) ids.insert(ids.end(), f.cves.begin(), f.cves.end());
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  auto cve_rows = store->cves(ids);
+  auto cve_rows = store->cves(ranked::cve_ids(rows));
   if (!cve_rows) return fail(cve_rows.error());
-  std::map<std::string, adv::CveInfo, std::less<>> by_id;
-  for (auto& c : *cve_rows) by_id.emplace(c.id, std::move(c));
-
-  std::vector<Row> rows;
-  for (const auto& f : found) {
-    std::vector<adv::CveInfo> infos;
-    for (const auto& id : f.cves) {
-      if (auto it = by_id.find(id); it != by_id.end()) infos.push_back(it->second);
-    }
-    Row row{f, risk::score_finding(risk::inputs_for(f.severity, infos, *criticality))};
-    for (const auto& c : infos) {
-      row.kev = row.kev || c.kev;
-      if (c.epss && (!row.epss || *c.epss > *row.epss)) row.epss = c.epss;
-      for (auto score : {c.cvss3_score, c.cvss4_score}) {
-        if (score && (!row.cvss || *score > *row.cvss)) row.cvss = score;
-      }
-    }
-    if (min_severity && f.severity < *min_severity) continue;
-    if (opt.kev_only && !row.kev) continue;
-    rows.push_back(std::move(row));
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.score.value != b.score.value) return a.score.value > b.score.value;
-    if (a.finding.severity != b.finding.severity) return a.finding.severity > b.finding.severity;
-    if (a.finding.advisory_id != b.finding.advisory_id) {
-      return a.finding.advisory_id < b.finding.advisory_id;
-    }
-    return a.finding.package < b.finding.package;
+  ranked::rank(rows, *cve_rows, *criticality);
+  std::erase_if(rows, [&](const Row& r) {
+    return (min_severity && r.severity < *min_severity) || (opt.kev_only && !r.kev);
   });
 
   if (opt.format == "json") {

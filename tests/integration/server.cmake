@@ -8,6 +8,7 @@ target_sources(pf_integration_tests PRIVATE
   integration/server/server_test.cpp
   integration/server/role_matrix_test.cpp
   integration/server/server_cli_test.cpp
-  integration/server/server_postgres_test.cpp)
+  integration/server/server_postgres_test.cpp
+  integration/server/findings_test.cpp)
 target_link_libraries(pf_integration_tests PRIVATE patchflow::server patchflow::pki
-  patchflow::auth SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto)
+  patchflow::auth patchflow::store_sqlite SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto)

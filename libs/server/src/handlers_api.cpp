@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// The operator API (/api/v1): hosts, enrollment tokens, API tokens, users, the audit log.
+// The operator API (/api/v1): hosts and their findings, advisories, enrollment tokens, API
+// tokens, users, the audit log.
 // Bodies are strict (an unknown field is an error naming it). Every change is audited in the
 // transaction that makes it, with actor = the calling token's user. docs/api.md.
+#include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "patchflow/auth/duration.hpp"
 #include "patchflow/auth/labels.hpp"
 #include "patchflow/auth/password.hpp"
 #include "patchflow/auth/token.hpp"
+#include "patchflow/core/ranked.hpp"
+#include "patchflow/store/advisory_store.hpp"
 #include "service.hpp"
 
 namespace pf::server {
@@ -60,6 +65,62 @@ Expect<store::User> find_user(Service& svc, const Call& call, store::FleetStore&
   if (!u) return from_error(svc, call, u.error());
   if (!*u) return fail(404, "not_found", "no user '" + name.substr(0, 64) + "'", field);
   return std::move(**u);
+}
+
+// Both stores (SQLite, PostgreSQL) are advisory stores as well as fleet stores; the lease hands
+// out the fleet side.
+Expect<store::AdvisoryStore*> advisory_store(Service& svc, const Call& call,
+                                             store::FleetStore& fleet) {
+  auto* a = dynamic_cast<store::AdvisoryStore*>(&fleet);
+  if (a == nullptr) {
+    return from_error(svc, call, make_error(Errc::backend_failed, "the store holds no advisories",
+                                            "advisories").value());
+  }
+  return a;
+}
+
+Expect<std::optional<advisories::Severity>> severity_param(const Call& call) {
+  auto text = call.query_value("severity");
+  if (!text) return std::nullopt;
+  if (text->size() > 32) return invalid("too long", "severity");
+  auto s = advisories::severity_from_name(*text);
+  if (!s) return invalid("expected negligible, low, medium, high or critical", "severity");
+  return *s;
+}
+
+// The advisory's severity for filtering: the highest of its own and its entries' (in
+// `ecosystem` when given; Debian gives severity per package).
+advisories::Severity effective_severity(const advisories::Advisory& a,
+                                        std::string_view ecosystem) {
+  auto s = a.severity;
+  for (const auto& e : a.affected) {
+    if (ecosystem.empty() || e.ecosystem == ecosystem) s = std::max(s, e.severity);
+  }
+  return s;
+}
+
+json advisory_doc(const advisories::Advisory& a, advisories::Severity severity, bool kev,
+                  std::string_view ecosystem) {
+  json affected = json::array();
+  for (const auto& e : a.affected) {
+    if (!ecosystem.empty() && e.ecosystem != ecosystem) continue;
+    const auto fixed = e.fixed_version();
+    affected.push_back(
+        {{"ecosystem", e.ecosystem},
+         {"package", e.package},
+         {"package_kind", e.package_kind == advisories::PackageKind::source ? "source" : "binary"},
+         {"severity", advisories::severity_name(e.severity)},
+         {"fixed_version", fixed ? json(std::string(*fixed)) : json(nullptr)}});
+  }
+  return {{"id", a.id},
+          {"severity", advisories::severity_name(severity)},
+          {"summary", a.summary},
+          {"cves", a.cves},
+          {"kev", kev},
+          {"published", a.published ? json(rfc3339(a.published)) : json(nullptr)},
+          {"modified", a.modified ? json(rfc3339(a.modified)) : json(nullptr)},
+          {"source", a.source},
+          {"affected", std::move(affected)}};
 }
 
 }  // namespace
@@ -116,6 +177,127 @@ Outcome get_host(Service& svc, Call& call) {
   auto updates = (*lease)->updates(id);
   if (!updates) return from_error(svc, call, updates.error());
   return json_reply(host_detail(**host, *packages, *updates));
+}
+
+Outcome list_advisories(Service& svc, Call& call) {
+  const std::string ecosystem = call.query_value("ecosystem").value_or("");
+  if (ecosystem.size() > 128) return invalid("too long", "ecosystem");
+  auto min_severity = severity_param(call);
+  if (!min_severity) return tl::unexpected(min_severity.error());
+  auto kev_only = bool_param(call, "kev");
+  if (!kev_only) return tl::unexpected(kev_only.error());
+  auto limit = limit_param(call, 100);
+  if (!limit) return tl::unexpected(limit.error());
+  const std::string cursor = call.query_value("cursor").value_or("");
+  if (cursor.size() > 512) return invalid("too long", "cursor");
+  auto lease = svc.pool->lease();
+  if (!lease) return from_error(svc, call, lease.error());
+  auto store = advisory_store(svc, call, **lease);
+  if (!store) return tl::unexpected(store.error());
+  auto all = (*store)->advisories(ecosystem);  // ordered by id
+  if (!all) return from_error(svc, call, all.error());
+
+  struct Candidate {
+    const advisories::Advisory* advisory;
+    advisories::Severity severity;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& a : *all) {
+    if (!cursor.empty() && a.id <= cursor) continue;
+    const auto s = effective_severity(a, ecosystem);
+    if (*min_severity && s < **min_severity) continue;
+    candidates.push_back({&a, s});
+  }
+  // KEV is a property of CVE records: look them up a chunk of advisories at a time until the
+  // page (and one more, to know whether there is a next) is full.
+  constexpr std::size_t kChunk = 500;
+  const auto want = static_cast<std::size_t>(*limit) + 1;
+  json page = json::array();
+  std::string last_id;
+  bool more = false;
+  for (std::size_t i = 0; i < candidates.size() && !more; i += kChunk) {
+    const auto end = std::min(candidates.size(), i + kChunk);
+    std::vector<std::string> ids;
+    for (std::size_t j = i; j < end; ++j) {
+      const auto& c = candidates[j].advisory->cves;
+      ids.insert(ids.end(), c.begin(), c.end());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    auto records = (*store)->cves(ids);
+    if (!records) return from_error(svc, call, records.error());
+    std::set<std::string, std::less<>> kev;
+    for (const auto& r : *records) {
+      if (r.kev) kev.insert(r.id);
+    }
+    for (std::size_t j = i; j < end; ++j) {
+      const auto& a = *candidates[j].advisory;
+      const bool is_kev = std::any_of(a.cves.begin(), a.cves.end(),
+                                      [&](const std::string& id) { return kev.contains(id); });
+      if (*kev_only && !is_kev) continue;
+      if (page.size() + 1 == want) {
+        more = true;
+        break;
+      }
+      page.push_back(advisory_doc(a, candidates[j].severity, is_kev, ecosystem));
+      last_id = a.id;
+    }
+  }
+  return json_reply({{"advisories", std::move(page)}, {"next_cursor", more ? last_id : ""}});
+}
+
+Outcome host_findings(Service& svc, Call& call) {
+  const std::string& id = call.param("id");
+  auto lease = svc.pool->lease();
+  if (!lease) return from_error(svc, call, lease.error());
+  auto host = (*lease)->host(id);
+  if (!host) return from_error(svc, call, host.error());
+  if (!*host) return fail(404, "not_found", "no host with this id", "id");
+  auto packages = (*lease)->packages(id);
+  if (!packages) return from_error(svc, call, packages.error());
+  auto store = advisory_store(svc, call, **lease);
+  if (!store) return tl::unexpected(store.error());
+  inventory::Inventory inv;
+  inv.host = id;
+  inv.ecosystem = (*host)->ecosystem;
+  inv.packages = std::move(*packages);
+  std::vector<advisories::Advisory> known;
+  if (!inv.ecosystem.empty()) {
+    auto a = (*store)->advisories(inv.ecosystem);
+    if (!a) return from_error(svc, call, a.error());
+    known = std::move(*a);
+  }
+  auto found = ranked::match(inv, known);
+  auto records = (*store)->cves(ranked::cve_ids(found));
+  if (!records) return from_error(svc, call, records.error());
+  ranked::rank(found, *records);
+  json list = json::array();
+  for (const auto& f : found) {
+    json parts = json::array();
+    for (const auto& p : f.score.parts) {
+      parts.push_back({{"name", p.name}, {"value", p.value}, {"weight", p.weight},
+                       {"contribution", p.contribution}});
+    }
+    list.push_back(
+        {{"advisory_id", f.advisory_id},
+         {"package", f.package},
+         {"source_package", f.source_package},
+         {"arch", f.arch},
+         {"installed_version", f.installed_version},
+         {"fixed_version", f.fixed_version ? json(*f.fixed_version) : json(nullptr)},
+         {"last_affected", f.last_affected ? json(*f.last_affected) : json(nullptr)},
+         {"severity", advisories::severity_name(f.severity)},
+         {"cves", f.cves},
+         {"kev", f.kev},
+         {"epss", f.epss ? json(*f.epss) : json(nullptr)},
+         {"cvss", f.cvss ? json(*f.cvss) : json(nullptr)},
+         {"risk", f.score.value},
+         {"risk_parts", std::move(parts)}});
+  }
+  return json_reply({{"host_id", id},
+                     {"ecosystem", inv.ecosystem},
+                     {"advisories", known.size()},
+                     {"findings", std::move(list)}});
 }
 
 Outcome revoke_host(Service& svc, Call& call) {

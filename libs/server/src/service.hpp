@@ -159,6 +159,8 @@ Outcome agent_inventory(Service&, Call&);
 Outcome agent_renew(Service&, Call&);
 Outcome whoami(Service&, Call&);
 Outcome list_hosts(Service&, Call&);
+Outcome host_findings(Service&, Call&);
+Outcome list_advisories(Service&, Call&);
 Outcome get_host(Service&, Call&);
 Outcome revoke_host(Service&, Call&);
 Outcome put_host_labels(Service&, Call&);

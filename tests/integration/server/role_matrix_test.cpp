@@ -30,6 +30,8 @@ const std::set<std::tuple<std::string, std::string, std::string>> kExpected = {
     {"GET", "/api/v1/whoami", "viewer"},
     {"GET", "/api/v1/hosts", "viewer"},
     {"GET", "/api/v1/hosts/{id}", "viewer"},
+    {"GET", "/api/v1/hosts/{id}/findings", "viewer"},
+    {"GET", "/api/v1/advisories", "viewer"},
     {"DELETE", "/api/v1/hosts/{id}", "operator"},
     {"PUT", "/api/v1/hosts/{id}/labels", "operator"},
     {"POST", "/api/v1/enrollment-tokens", "operator"},
