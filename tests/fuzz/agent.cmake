@@ -7,3 +7,5 @@ pf_add_fuzzer(agent_services_fuzz SOURCES agent_services_fuzz.cpp DEPS patchflow
   CORPUS agent_services)
 pf_add_fuzzer(agent_reboot_fuzz SOURCES agent_reboot_fuzz.cpp DEPS patchflow::agent
   CORPUS agent_reboot)
+pf_add_fuzzer(agent_health_fuzz SOURCES agent_health_fuzz.cpp DEPS patchflow::agent
+  CORPUS agent_health)
