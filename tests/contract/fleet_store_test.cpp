@@ -781,6 +781,175 @@ TYPED_TEST(FleetStoreContract, ConcurrentWritersOfOneInventoryLeaveOneWholeInven
       << "the rows are those of the stored hash, and only those";
 }
 
+// A changed inventory is written as a difference against the stored rows (by position): each
+// kind of change must still leave exactly the rows put, in their order.
+TYPED_TEST(FleetStoreContract, ChangedInventoriesKeepExactlyTheRowsPutInTheirOrder) {
+  FleetStore& s = *this->store_;
+  ASSERT_TRUE(s.create_host(make_host(1)));
+  ASSERT_TRUE(s.create_host(make_host(2)));
+  const auto other = make_packages(40, "7.0-1");
+  ASSERT_TRUE(s.put_inventory(host_id(2), "sha256:other", other, {}).value());
+
+  std::vector<AvailableUpdate> updates = {
+      {"pkg1", "all", "1.0-1", "1.0-2", "Debian-Security", true, {"DSA-1-1", "CVE-2024-1"}, ""},
+      {"pkg2", "amd64", "1.0-1", "1.1-1", "Debian", false, {}, "held"},
+      {"pkg3", "amd64", "1.0-1", "1.2-1", "Debian", false, {"DLA-3-1"}, ""}};
+  auto packages = make_packages(300, "1.0-1");
+  int generation = 0;
+  const auto put_and_check = [&](const std::string& what) {
+    const std::string hash = "sha256:gen-" + std::to_string(++generation);
+    auto put = s.put_inventory(host_id(1), hash, packages, updates);
+    ASSERT_TRUE(put) << what << ": " << pf::to_string(put.error());
+    EXPECT_TRUE(*put) << what;
+    EXPECT_EQ(rows(s.packages(host_id(1)).value()), rows(packages)) << what;
+    EXPECT_EQ(rows(s.updates(host_id(1)).value()), rows(updates)) << what;
+    EXPECT_EQ(s.host(host_id(1)).value()->inventory_hash, hash) << what;
+  };
+  put_and_check("first");
+
+  for (std::size_t i = 3; i < packages.size(); i += 20) packages[i].version = "1.0-2";
+  packages[7].source_version = "1.0-1+b1";
+  packages[8].source_name = "renamed-src";
+  updates[0].advisories.push_back("CVE-2024-2");
+  updates[1].security = true;
+  updates[2].held_reason = "pinned";
+  put_and_check("versions and update fields changed in place");
+
+  packages[10].name = "pkg10-renamed";
+  packages[11].arch = "i386";
+  put_and_check("names and arches changed in place");
+
+  packages.insert(packages.begin() + 50, {"inserted", "amd64", "1.0", "inserted", "1.0"});
+  packages.erase(packages.begin() + 200);
+  put_and_check("a row inserted and one removed in the middle");
+
+  // Two installed versions of one package (installonly kernels), then one of them removed.
+  packages.push_back({"kernel", "x86_64", "5.14.0-1", "kernel", "5.14.0-1"});
+  packages.push_back({"kernel", "x86_64", "5.14.0-2", "kernel", "5.14.0-2"});
+  updates.push_back({"kernel", "x86_64", "5.14.0-2", "5.14.0-3", "BaseOS", true, {}, ""});
+  put_and_check("rows appended, with a repeated name and arch");
+  packages.erase(packages.end() - 2);
+  put_and_check("the first of the repeated rows removed");
+
+  std::reverse(packages.begin(), packages.end());
+  std::reverse(updates.begin(), updates.end());
+  put_and_check("every row in the opposite order");
+
+  packages.resize(120);
+  updates.resize(1);
+  put_and_check("shrunk");
+
+  packages = make_packages(500, "3.0-1");
+  updates.clear();
+  put_and_check("grown, no updates");
+
+  const auto same = packages;
+  packages.clear();
+  put_and_check("emptied");
+  packages = same;
+  put_and_check("filled again");
+
+  EXPECT_EQ(rows(s.packages(host_id(2)).value()), rows(other)) << "another host's rows are apart";
+}
+
+TYPED_TEST(FleetStoreContract, ABatchOfInventoriesGivesEachItsOutcome) {
+  using pf::store::InventoryOutcome;
+  using pf::store::InventoryPut;
+  FleetStore& s = *this->store_;
+  for (std::uint64_t i = 1; i <= 4; ++i) ASSERT_TRUE(s.create_host(make_host(i)));
+  ASSERT_TRUE(s.put_inventory(host_id(2), "sha256:held", make_packages(10, "1"), {}).value());
+  ASSERT_TRUE(s.revoke_host(host_id(3), 1710000000, audit("host.revoke", host_id(3))));
+  EXPECT_TRUE(s.put_inventories({}).value().empty());
+
+  const std::vector<AvailableUpdate> updates = {
+      {"pkg0", "amd64", "1", "2", "Debian-Security", true, {"DSA-9-1"}, ""}};
+  std::vector<InventoryPut> batch = {
+      {host_id(1), "sha256:a", make_packages(30, "1.0"), updates},
+      {host_id(2), "sha256:held", make_packages(3, "9.9"), {}},  // the stored hash: untouched
+      {"h_unknown", "sha256:x", make_packages(3, "1.0"), {}},
+      {host_id(3), "sha256:r", make_packages(3, "1.0"), {}},
+      {host_id(4), "sha256:d", make_packages(25, "4.0"), {}},
+      {host_id(1), "sha256:b", make_packages(20, "2.0"), {}},  // the same host again: it wins
+  };
+  auto out = s.put_inventories(batch);
+  ASSERT_TRUE(out) << pf::to_string(out.error());
+  EXPECT_EQ(*out, (std::vector<InventoryOutcome>{
+                      InventoryOutcome::stored, InventoryOutcome::unchanged,
+                      InventoryOutcome::unknown_host, InventoryOutcome::revoked,
+                      InventoryOutcome::stored, InventoryOutcome::stored}));
+  EXPECT_EQ(s.host(host_id(1)).value()->inventory_hash, "sha256:b");
+  EXPECT_EQ(rows(s.packages(host_id(1)).value()), rows(make_packages(20, "2.0")));
+  EXPECT_TRUE(s.updates(host_id(1)).value().empty());
+  EXPECT_EQ(rows(s.packages(host_id(2)).value()), rows(make_packages(10, "1")));
+  EXPECT_TRUE(s.packages(host_id(3)).value().empty());
+  EXPECT_EQ(s.host(host_id(3)).value()->inventory_hash, "");
+  EXPECT_EQ(rows(s.packages(host_id(4)).value()), rows(make_packages(25, "4.0")));
+
+  // One bad item: the batch is refused whole, naming the item.
+  std::vector<InventoryPut> bad = {{host_id(4), "sha256:e", make_packages(5, "5.0"), {}},
+                                   {host_id(1), "sha256:c", make_packages(5, "5.0"), {}}};
+  bad[1].packages[2].name.clear();
+  auto refused = s.put_inventories(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::invalid_input);
+  EXPECT_NE(refused.error().where.find(host_id(1)), std::string::npos) << refused.error().where;
+  EXPECT_NE(refused.error().where.find("packages[2]"), std::string::npos) << refused.error().where;
+  bad[1].packages[2].name = "ok";
+  bad[1].hash.clear();
+  EXPECT_EQ(s.put_inventories(bad).error().code, Errc::invalid_input);
+  EXPECT_EQ(s.host(host_id(4)).value()->inventory_hash, "sha256:d") << "nothing was written";
+  EXPECT_EQ(rows(s.packages(host_id(4)).value()), rows(make_packages(25, "4.0")));
+}
+
+// Batches from several servers (store objects) naming the same hosts in opposite orders all
+// commit (no deadlock between their host locks), and each host ends with one whole inventory.
+TYPED_TEST(FleetStoreContract, InventoryBatchesFromSeveralConnectionsInAnyOrderAllCommit) {
+  using pf::store::InventoryOutcome;
+  using pf::store::InventoryPut;
+  constexpr int kHosts = 12;
+  constexpr int kWriters = 3;
+  constexpr int kRounds = 4;
+  for (int i = 0; i < kHosts; ++i) {
+    ASSERT_TRUE(this->store_->create_host(make_host(static_cast<std::uint64_t>(i))));
+  }
+  std::vector<std::unique_ptr<FleetStore>> stores;
+  for (int i = 0; i < kWriters; ++i) {
+    stores.push_back(TypeParam::open(this->dir_.path()));
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  // The rows each (writer, round) puts, and so each hash stands for.
+  const auto version = [](int w, int round) {
+    return std::to_string(w) + "." + std::to_string(round);
+  };
+  std::latch start(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      start.arrive_and_wait();
+      for (int round = 0; round < kRounds; ++round) {
+        std::vector<InventoryPut> batch;
+        for (int i = 0; i < kHosts; ++i) {
+          const int k = w % 2 == 0 ? i : kHosts - 1 - i;
+          batch.push_back({host_id(static_cast<std::uint64_t>(k)),
+                           "sha256:" + version(w, round), make_packages(60 + k, version(w, round)),
+                           {}});
+        }
+        auto out = stores[static_cast<std::size_t>(w)]->put_inventories(batch);
+        ASSERT_TRUE(out) << "writer " << w << ": " << pf::to_string(out.error());
+        for (auto o : *out) EXPECT_EQ(o, InventoryOutcome::stored);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < kHosts; ++k) {
+    const std::string id = host_id(static_cast<std::uint64_t>(k));
+    const std::string hash = this->store_->host(id).value()->inventory_hash;
+    ASSERT_TRUE(hash.starts_with("sha256:")) << hash;
+    EXPECT_EQ(rows(this->store_->packages(id).value()), rows(make_packages(60 + k, hash.substr(7))))
+        << id << ": the rows are those of the stored hash";
+  }
+}
+
 TYPED_TEST(FleetStoreContract, LookupsMatchTheWholeKey) {
   FleetStore& s = *this->store_;
   ASSERT_TRUE(s.create_host(make_host(1)));
@@ -1359,14 +1528,16 @@ TEST(SqliteFleetStore, AnAdvisoryOnlyDatabaseIsMigrated) {
   // Back to schema 1, as a database written before the fleet tables existed.
   ASSERT_EQ(SqliteBackend::exec_raw(
                 dir.path(),
-                "DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE users;"
+                "DROP TABLE run_events; DROP TABLE runs; DROP TABLE findings;"
+                " DROP TABLE store_meta;"
+                " DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE users;"
                 " DROP TABLE enrollment_tokens; DROP TABLE host_updates; DROP TABLE host_packages;"
                 " DROP TABLE host_labels; DROP TABLE hosts;"
                 " DELETE FROM schema_migrations WHERE version >= 2"),
             "");
   auto s = pf::store::SqliteStore::open(file);
   ASSERT_TRUE(s) << pf::to_string(s.error());
-  EXPECT_EQ((*s)->schema_version().value(), 2);
+  EXPECT_EQ((*s)->schema_version().value(), pf::store::SqliteStore::latest_schema_version());
   EXPECT_EQ((*s)->cursor("kev").value()->records, 42);
   ASSERT_TRUE((*s)->create_host(make_host(1)));
   ASSERT_TRUE((*s)->append_audit(audit("test", "x")));
@@ -1455,13 +1626,14 @@ TEST(PostgresFleetStore, AnAdvisoryOnlyDatabaseIsMigrated) {
   // Back to schema 1, as a database written before the fleet tables existed.
   ASSERT_EQ(PostgresBackend::exec_raw(
                 dir.path(),
-                "DROP TABLE audit_log, api_tokens, users, enrollment_tokens, host_updates,"
+                "DROP TABLE run_events, runs, findings, store_meta;"
+                " DROP TABLE audit_log, api_tokens, users, enrollment_tokens, host_updates,"
                 " host_packages, host_labels, hosts; DROP FUNCTION audit_log_guard();"
                 " DELETE FROM schema_migrations WHERE version >= 2"),
             "");
   auto s = pf::store::PostgresStore::open(pf::testing::PgCluster::database_for(dir.path()).value());
   ASSERT_TRUE(s) << pf::to_string(s.error());
-  EXPECT_EQ((*s)->schema_version().value(), 2);
+  EXPECT_EQ((*s)->schema_version().value(), pf::store::PostgresStore::latest_schema_version());
   EXPECT_EQ((*s)->cursor("kev").value()->records, 42);
   ASSERT_TRUE((*s)->create_host(make_host(1)));
   ASSERT_TRUE((*s)->append_audit(audit("test", "x")));

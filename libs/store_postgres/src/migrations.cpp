@@ -205,9 +205,72 @@ CREATE TRIGGER audit_log_append_at_head BEFORE INSERT ON audit_log
   FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// Findings kept per host (patchflow/store/finding_store.hpp), runs and their events
+// (patchflow/store/run_store.hpp), and a counter that moves when advisories change.
+constexpr std::string_view kWork = R"sql(
+ALTER TABLE hosts ADD COLUMN findings_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE hosts ADD COLUMN max_severity BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE hosts ADD COLUMN open_findings BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE hosts ADD COLUMN pending_runs BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX hosts_by_severity ON hosts(max_severity, id);
+
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO store_meta(key, value) VALUES ('advisories_generation', 1);
+
+CREATE TABLE findings (
+  host_id           TEXT COLLATE "C" NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  advisory_id       TEXT COLLATE "C" NOT NULL,
+  package           TEXT COLLATE "C" NOT NULL,
+  arch              TEXT COLLATE "C" NOT NULL,
+  open              BOOLEAN NOT NULL,
+  severity          BIGINT NOT NULL,
+  kev               BOOLEAN NOT NULL,
+  risk_milli        BIGINT NOT NULL,
+  installed_version TEXT NOT NULL,
+  fixed_version     TEXT NOT NULL,
+  detail            TEXT NOT NULL,
+  first_seen        BIGINT NOT NULL,
+  fixed_at          BIGINT,
+  PRIMARY KEY (host_id, advisory_id, package, arch)
+);
+CREATE INDEX findings_by_risk ON findings(open, risk_milli DESC, host_id, advisory_id, package, arch);
+CREATE INDEX findings_by_advisory ON findings(advisory_id, open);
+
+CREATE TABLE runs (
+  id           TEXT COLLATE "C" PRIMARY KEY,
+  host_id      TEXT COLLATE "C" NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  job          TEXT NOT NULL,
+  envelope     TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  delivered_at BIGINT,
+  finished_at  BIGINT,
+  outcome      TEXT NOT NULL,
+  events       BIGINT NOT NULL
+);
+CREATE INDEX runs_by_host ON runs(host_id, created_at, id);
+CREATE INDEX runs_by_time ON runs(created_at DESC, id DESC);
+
+CREATE TABLE run_events (
+  run_id      TEXT COLLATE "C" NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  event_id    TEXT COLLATE "C" NOT NULL,
+  seq         BIGINT NOT NULL,
+  kind        TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  state       TEXT,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (run_id, event_id)
+);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "advisories, cves and feed cursors", kAdvisories},
     {2, "hosts, inventories, enrollment tokens, users, api tokens, audit log", kFleet},
+    {3, "findings, runs and run events", kWork},
 }};
 
 }  // namespace

@@ -35,7 +35,7 @@ constexpr std::string_view kHostColumns =
     " h.criticality, h.cert_fingerprint, h.cert_not_after, h.enrolled_at, h.last_seen,"
     " h.reboot_required, h.reboot_reasons, h.inventory_hash, h.revoked_at,"
     " ARRAY(SELECT l.key || '=' || l.value FROM host_labels l WHERE l.host_id = h.id"
-    " ORDER BY l.key)";
+    " ORDER BY l.key), h.max_severity, h.open_findings, h.pending_runs";
 
 constexpr std::string_view kTokenColumns =
     "token_hash, token_id, labels, created_by, created_at, expires_at, used_at, used_by_host";
@@ -77,22 +77,40 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        "SELECT revoked_at IS NOT NULL, inventory_hash FROM hosts WHERE id = $1"},
       {"pf_inventory_lock",
        "SELECT revoked_at IS NOT NULL, inventory_hash FROM hosts WHERE id = $1 FOR UPDATE"},
-      {"pf_clear_inventory",
-       "WITH p AS (DELETE FROM host_packages WHERE host_id = $1)"
-       " DELETE FROM host_updates WHERE host_id = $1"},
-      {"pf_insert_packages",
+      // Inventory rows are kept by position (seq). The stored rows are read (one index range
+      // scan) and compared here; only the positions whose row differs or is new are sent and
+      // written, and positions past the new end are dropped by pf_trim_inventory. Unchanged
+      // rows are not touched, not even locked: an upload that changes a few versions costs a
+      // few row writes and no per-row index probe for the rest.
+      {"pf_stored_packages",
+       "SELECT seq, name, arch, version, source_name, source_version FROM host_packages"
+       " WHERE host_id = $1"},
+      {"pf_stored_updates",
+       "SELECT seq, name, arch, installed_version, candidate_version, origin, security,"
+       " advisories, held_reason FROM host_updates WHERE host_id = $1"},
+      {"pf_write_packages",
        "INSERT INTO host_packages(host_id, seq, name, arch, version, source_name,"
-       " source_version) SELECT $1::text, $2::bigint + p.n - 1, p.name, p.arch, p.version,"
-       " p.source_name, p.source_version FROM unnest($3::text[], $4::text[], $5::text[],"
-       " $6::text[], $7::text[]) WITH ORDINALITY"
-       " AS p(name, arch, version, source_name, source_version, n)"},
-      {"pf_insert_updates",
+       " source_version) SELECT $1::text, p.seq, p.name, p.arch, p.version, p.source_name,"
+       " p.source_version FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[],"
+       " $6::text[], $7::text[]) AS p(seq, name, arch, version, source_name, source_version)"
+       " ON CONFLICT (host_id, seq) DO UPDATE SET name = excluded.name, arch = excluded.arch,"
+       " version = excluded.version, source_name = excluded.source_name,"
+       " source_version = excluded.source_version"},
+      {"pf_write_updates",
        "INSERT INTO host_updates(host_id, seq, name, arch, installed_version, candidate_version,"
-       " origin, security, advisories, held_reason) SELECT $1::text, $2::bigint + u.n - 1,"
-       " u.name, u.arch, u.installed, u.candidate, u.origin, u.security, u.advisories::text[],"
-       " u.held FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-       " $8::boolean[], $9::text[], $10::text[]) WITH ORDINALITY"
-       " AS u(name, arch, installed, candidate, origin, security, advisories, held, n)"},
+       " origin, security, advisories, held_reason) SELECT $1::text, u.seq, u.name, u.arch,"
+       " u.installed, u.candidate, u.origin, u.security, u.advisories::text[], u.held"
+       " FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+       " $8::boolean[], $9::text[], $10::text[])"
+       " AS u(seq, name, arch, installed, candidate, origin, security, advisories, held)"
+       " ON CONFLICT (host_id, seq) DO UPDATE SET name = excluded.name, arch = excluded.arch,"
+       " installed_version = excluded.installed_version,"
+       " candidate_version = excluded.candidate_version, origin = excluded.origin,"
+       " security = excluded.security, advisories = excluded.advisories,"
+       " held_reason = excluded.held_reason"},
+      {"pf_trim_inventory",
+       "WITH p AS (DELETE FROM host_packages WHERE host_id = $1 AND seq >= $2::bigint)"
+       " DELETE FROM host_updates WHERE host_id = $1 AND seq >= $3::bigint"},
       {"pf_set_inventory_hash", "UPDATE hosts SET inventory_hash = $2 WHERE id = $1"},
       {"pf_api_token_by_hash",
        sql({"SELECT ", kApiTokenColumns, " FROM api_tokens WHERE token_hash = $1"})},
@@ -163,6 +181,9 @@ Host read_host(const pqxx::row& r) {
   h.inventory_hash = text_of(r[15]);
   h.revoked_at = opt_integer_of(r[16]);
   h.labels = labels_of(r[17]);
+  h.max_severity = static_cast<int>(integer_of(r[18]));
+  h.open_findings = integer_of(r[19]);
+  h.pending_runs = integer_of(r[20]);
   return h;
 }
 
@@ -385,6 +406,9 @@ Result<HostPage> PostgresStore::list_hosts(const HostQuery& q) {
   if (!q.ecosystem.empty()) s += " AND h.ecosystem = " + param(q.ecosystem);
   if (!q.name_prefix.empty()) s += " AND starts_with(h.name, " + param(q.name_prefix) + ")";
   if (!q.include_revoked) s += " AND h.revoked_at IS NULL";
+  if (q.min_severity) {
+    s += " AND h.max_severity >= " + param(std::to_string(*q.min_severity)) + "::integer";
+  }
   s += by_label ? " ORDER BY l0.host_id" : " ORDER BY h.id";
   s += " LIMIT " + std::to_string(q.limit + 1);
   return impl_->in_transaction<pqxx::nontransaction>(
@@ -526,70 +550,173 @@ Result<void> PostgresStore::set_labels(std::string_view host_id, const Labels& l
 
 // Inventories.
 
+namespace {
+
+// Where the stored inventory of a host stands, read with `statement` (pf_inventory_state, or
+// pf_inventory_lock to take the host's row lock, which orders the writers of one inventory).
+InventoryOutcome inventory_state(Tx& tx, const char* statement, std::string_view host_id,
+                                 std::string_view hash) {
+  if (!storable(host_id)) return InventoryOutcome::unknown_host;
+  const pqxx::result r = exec(tx, statement, {text(host_id)});
+  if (r.empty()) return InventoryOutcome::unknown_host;
+  if (bool_of(r[0][0])) return InventoryOutcome::revoked;
+  return std::string_view(r[0][1].c_str(), r[0][1].size()) == hash ? InventoryOutcome::unchanged
+                                                                    : InventoryOutcome::stored;
+}
+
+bool same_text(const pqxx::field& f, const std::string& s) {
+  return std::string_view(f.c_str(), f.size()) == s;
+}
+
+// The positions (seq) of `rows` to write after reading the stored rows with `statement`
+// (seq first): those not stored or stored with a different row (`same(row_fields, row)`).
+// `trim` is set when rows are stored at positions past the new end.
+template <class Row, class Same>
+std::vector<std::size_t> changed_positions(Tx& tx, const char* statement,
+                                           std::string_view host_id, std::span<const Row> rows,
+                                           bool& trim, Same same) {
+  std::vector<char> kept(rows.size(), 0);
+  const pqxx::result r = exec(tx, statement, {text(host_id)});
+  for (const auto& row : r) {
+    const auto seq = row[0].as<std::int64_t>();
+    if (seq < 0 || static_cast<std::uint64_t>(seq) >= rows.size()) {
+      trim = true;
+      continue;
+    }
+    const auto i = static_cast<std::size_t>(seq);
+    kept[i] = same(row, rows[i]) ? 1 : 0;
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (kept[i] == 0) out.push_back(i);
+  }
+  return out;
+}
+
+// Stores one (validated) inventory inside the caller's transaction: the host row is locked and
+// its hash read again, then only the rows that differ from the stored ones are written.
+InventoryOutcome write_inventory(Tx& tx, std::string_view host_id, std::string_view hash,
+                                 std::span<const inventory::Package> packages,
+                                 std::span<const AvailableUpdate> updates) {
+  const InventoryOutcome state = inventory_state(tx, "pf_inventory_lock", host_id, hash);
+  if (state != InventoryOutcome::stored) return state;
+  bool trim = false;
+  const auto package_positions = changed_positions(
+      tx, "pf_stored_packages", host_id, packages, trim,
+      [](const pqxx::row& r, const inventory::Package& p) {
+        return same_text(r[1], p.name) && same_text(r[2], p.arch) &&
+               same_text(r[3], p.version) && same_text(r[4], p.source_name) &&
+               same_text(r[5], p.source_version);
+      });
+  const auto update_positions = changed_positions(
+      tx, "pf_stored_updates", host_id, updates, trim,
+      [](const pqxx::row& r, const AvailableUpdate& u) {
+        return same_text(r[1], u.name) && same_text(r[2], u.arch) &&
+               same_text(r[3], u.installed_version) && same_text(r[4], u.candidate_version) &&
+               same_text(r[5], u.origin) && bool_of(r[6]) == u.security &&
+               same_text(r[8], u.held_reason) && text_array_of(r[7]) == u.advisories;
+      });
+  if (trim) {
+    exec(tx, "pf_trim_inventory",
+         {text(host_id), integer(static_cast<std::int64_t>(packages.size())),
+          integer(static_cast<std::int64_t>(updates.size()))});
+  }
+  for (std::size_t start = 0; start < package_positions.size(); start += kInventorySlice) {
+    ArrayText seq, name, arch, version, source_name, source_version;
+    const std::size_t end = std::min(package_positions.size(), start + kInventorySlice);
+    for (std::size_t k = start; k < end; ++k) {
+      const std::size_t i = package_positions[k];
+      const auto& p = packages[i];
+      seq.add_integer(static_cast<std::int64_t>(i));
+      name.add(p.name);
+      arch.add(p.arch);
+      version.add(p.version);
+      source_name.add(p.source_name);
+      source_version.add(p.source_version);
+    }
+    exec(tx, "pf_write_packages",
+         {text(host_id), seq.done(), name.done(), arch.done(), version.done(),
+          source_name.done(), source_version.done()});
+  }
+  for (std::size_t start = 0; start < update_positions.size(); start += kInventorySlice) {
+    ArrayText seq, name, arch, installed, candidate, origin, security, advisories, held;
+    const std::size_t end = std::min(update_positions.size(), start + kInventorySlice);
+    for (std::size_t k = start; k < end; ++k) {
+      const std::size_t i = update_positions[k];
+      const auto& u = updates[i];
+      seq.add_integer(static_cast<std::int64_t>(i));
+      name.add(u.name);
+      arch.add(u.arch);
+      installed.add(u.installed_version);
+      candidate.add(u.candidate_version);
+      origin.add(u.origin);
+      security.add_bool(u.security);
+      ArrayText ids;  // each row's list, as an array literal cast back in the statement
+      for (const auto& a : u.advisories) ids.add(a);
+      advisories.add(ids.text());
+      held.add(u.held_reason);
+    }
+    exec(tx, "pf_write_updates",
+         {text(host_id), seq.done(), name.done(), arch.done(), installed.done(),
+          candidate.done(), origin.done(), security.done(), advisories.done(), held.done()});
+  }
+  exec(tx, "pf_set_inventory_hash", {text(host_id), text(hash)});
+  return InventoryOutcome::stored;
+}
+
+}  // namespace
+
 Result<bool> PostgresStore::put_inventory(std::string_view host_id, std::string_view hash,
                                           std::span<const inventory::Package> packages,
                                           std::span<const AvailableUpdate> updates) {
   // The hash alone first: an unchanged inventory is not looked at row by row.
   PF_CHECK(validate_inventory(hash, {}, {}));
   if (!storable(host_id)) return host_error(HostState::missing, host_id);
-  // Whether the stored hash is `hash` already; an error for an unknown or revoked host.
-  auto unchanged = [&](Tx& tx, const char* statement) -> Result<bool> {
-    const pqxx::result r = exec(tx, statement, {text(host_id)});
-    if (r.empty()) return host_error(HostState::missing, host_id);
-    if (bool_of(r[0][0])) return host_error(HostState::revoked, host_id);
-    return std::string_view(r[0][1].c_str(), r[0][1].size()) == hash;
+  const auto refused = [&](InventoryOutcome o) -> Result<bool> {
+    if (o == InventoryOutcome::unchanged) return false;
+    return host_error(o == InventoryOutcome::revoked ? HostState::revoked : HostState::missing,
+                      host_id);
   };
   // The common case, an unchanged inventory, costs this one read and takes no lock.
-  PF_TRY(same,
-         impl_->in_transaction<pqxx::nontransaction>("reading an inventory hash", [&](Tx& tx) {
-           return unchanged(tx, "pf_inventory_state");
-         }));
-  if (*same) return false;
+  PF_TRY(state, impl_->in_transaction<pqxx::nontransaction>(
+                    "reading an inventory hash", [&](Tx& tx) -> Result<InventoryOutcome> {
+                      return inventory_state(tx, "pf_inventory_state", host_id, hash);
+                    }));
+  if (*state != InventoryOutcome::stored) return refused(*state);
   PF_CHECK(validate_inventory(hash, packages, updates));
-  return impl_->in_transaction<pqxx::work>("storing an inventory", [&](Tx& tx) -> Result<bool> {
-    // The host's row lock orders writers of one inventory; the hash is read again under it.
-    PF_TRY(same_now, unchanged(tx, "pf_inventory_lock"));
-    if (*same_now) return false;
-    exec(tx, "pf_clear_inventory", {text(host_id)});
-    for (std::size_t start = 0; start < packages.size(); start += kInventorySlice) {
-      ArrayText name, arch, version, source_name, source_version;
-      const std::size_t end = std::min(packages.size(), start + kInventorySlice);
-      for (std::size_t i = start; i < end; ++i) {
-        const auto& p = packages[i];
-        name.add(p.name);
-        arch.add(p.arch);
-        version.add(p.version);
-        source_name.add(p.source_name);
-        source_version.add(p.source_version);
-      }
-      exec(tx, "pf_insert_packages",
-           {text(host_id), integer(static_cast<std::int64_t>(start)), name.done(), arch.done(),
-            version.done(), source_name.done(), source_version.done()});
+  PF_TRY(done, impl_->in_transaction<pqxx::work>(
+                   "storing an inventory", [&](Tx& tx) -> Result<InventoryOutcome> {
+                     return write_inventory(tx, host_id, hash, packages, updates);
+                   }));
+  if (*done != InventoryOutcome::stored) return refused(*done);
+  return true;
+}
+
+Result<std::vector<InventoryOutcome>> PostgresStore::put_inventories(
+    std::span<const InventoryPut> batch) {
+  for (const auto& item : batch) {
+    if (auto ok = validate_inventory(item.hash, item.packages, item.updates); !ok) {
+      ok.error().where = item.host_id + ": " + ok.error().where;
+      return Unexpected(std::move(ok.error()));
     }
-    for (std::size_t start = 0; start < updates.size(); start += kInventorySlice) {
-      ArrayText name, arch, installed, candidate, origin, security, advisories, held;
-      const std::size_t end = std::min(updates.size(), start + kInventorySlice);
-      for (std::size_t i = start; i < end; ++i) {
-        const auto& u = updates[i];
-        name.add(u.name);
-        arch.add(u.arch);
-        installed.add(u.installed_version);
-        candidate.add(u.candidate_version);
-        origin.add(u.origin);
-        security.add_bool(u.security);
-        ArrayText ids;  // each row's list, as an array literal cast back in the statement
-        for (const auto& a : u.advisories) ids.add(a);
-        advisories.add(ids.text());
-        held.add(u.held_reason);
-      }
-      exec(tx, "pf_insert_updates",
-           {text(host_id), integer(static_cast<std::int64_t>(start)), name.done(), arch.done(),
-            installed.done(), candidate.done(), origin.done(), security.done(), advisories.done(),
-            held.done()});
-    }
-    exec(tx, "pf_set_inventory_hash", {text(host_id), text(hash)});
-    return true;
+  }
+  std::vector<InventoryOutcome> out(batch.size(), InventoryOutcome::unchanged);
+  if (batch.empty()) return out;
+  // Host rows are locked in id order (batch order among one host's items), so that batches
+  // written concurrently by several servers cannot deadlock on each other's host locks.
+  std::vector<std::size_t> order(batch.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return batch[a].host_id < batch[b].host_id;
   });
+  PF_CHECK(impl_->in_transaction<pqxx::work>("storing inventories", [&](Tx& tx) -> Result<void> {
+    for (const std::size_t i : order) {
+      const auto& item = batch[i];
+      out[i] = write_inventory(tx, item.host_id, item.hash, item.packages, item.updates);
+    }
+    return {};
+  }));
+  return out;
 }
 
 Result<std::vector<inventory::Package>> PostgresStore::packages(std::string_view host_id) {

@@ -366,6 +366,8 @@ Result<void> PostgresStore::put_advisories(std::span<const adv::Advisory> batch)
                    [&](std::size_t x, std::size_t y) { return batch[x].id < batch[y].id; });
   return impl_->in_transaction<pqxx::work>(
       "storing advisories", [&](pqxx::transaction_base& tx) -> Result<void> {
+        // Findings derived from advisories are stale from now on (FindingStore).
+        tx.exec0("UPDATE store_meta SET value = value + 1 WHERE key = 'advisories_generation'");
         for (std::size_t i : order) {
           const adv::Advisory& a = batch[i];
           exec(tx, "pf_upsert_advisory",
@@ -416,6 +418,8 @@ Result<void> PostgresStore::put_cves(std::span<const adv::CveInfo> batch, unsign
   const std::string& statement = impl_->cve_statements.at(fields & 7u);
   return impl_->in_transaction<pqxx::work>(
       "storing CVE records", [&](pqxx::transaction_base& tx) -> Result<void> {
+        // Findings derived from advisories are stale from now on (FindingStore).
+        tx.exec0("UPDATE store_meta SET value = value + 1 WHERE key = 'advisories_generation'");
         for (std::size_t start = 0; start < rows.size(); start += kCveSlice) {
           ArrayText ids, c3, v3, c4, v4, ep, pc, k, kd, kr;
           for (std::size_t j = start; j < std::min(rows.size(), start + kCveSlice); ++j) {

@@ -184,9 +184,72 @@ WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)
 BEGIN SELECT RAISE(ABORT, 'audit_log entries are appended at the head of the chain'); END;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// Findings kept per host (patchflow/store/finding_store.hpp), runs and their events
+// (patchflow/store/run_store.hpp), and a counter that moves when advisories change.
+constexpr std::string_view kWork = R"sql(
+ALTER TABLE hosts ADD COLUMN findings_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE hosts ADD COLUMN max_severity INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE hosts ADD COLUMN open_findings INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE hosts ADD COLUMN pending_runs INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX hosts_by_severity ON hosts(max_severity, id);
+
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT;
+INSERT INTO store_meta(key, value) VALUES ('advisories_generation', 1);
+
+CREATE TABLE findings (
+  host_id           TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  advisory_id       TEXT NOT NULL,
+  package           TEXT NOT NULL,
+  arch              TEXT NOT NULL,
+  open              INTEGER NOT NULL,
+  severity          INTEGER NOT NULL,
+  kev               INTEGER NOT NULL,
+  risk_milli        INTEGER NOT NULL,
+  installed_version TEXT NOT NULL,
+  fixed_version     TEXT NOT NULL,
+  detail            TEXT NOT NULL,
+  first_seen        INTEGER NOT NULL,
+  fixed_at          INTEGER,
+  PRIMARY KEY (host_id, advisory_id, package, arch)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX findings_by_risk ON findings(open, risk_milli DESC, host_id, advisory_id, package, arch);
+CREATE INDEX findings_by_advisory ON findings(advisory_id, open);
+
+CREATE TABLE runs (
+  id           TEXT PRIMARY KEY,
+  host_id      TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  job          TEXT NOT NULL,
+  envelope     TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  delivered_at INTEGER,
+  finished_at  INTEGER,
+  outcome      TEXT NOT NULL,
+  events       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX runs_by_host ON runs(host_id, created_at, id);
+CREATE INDEX runs_by_time ON runs(created_at DESC, id DESC);
+
+CREATE TABLE run_events (
+  run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  event_id    TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  kind        TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  state       TEXT,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, event_id)
+) STRICT, WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "advisories, cves and feed cursors", kAdvisories},
     {2, "hosts, inventories, enrollment tokens, users, api tokens, audit log", kFleet},
+    {3, "findings, runs and run events", kWork},
 }};
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // SqliteStore's FleetStore half: hosts, inventories, enrollment tokens, users, API tokens and
 // the audit log (schema: migration 2 in migrations.cpp).
+#include <cstdint>
 #include <utility>
 
 #include "store_impl.hpp"
@@ -20,7 +21,7 @@ constexpr std::string_view kHostColumns =
     " h.criticality, h.cert_fingerprint, h.cert_not_after, h.enrolled_at, h.last_seen,"
     " h.reboot_required, h.reboot_reasons, h.inventory_hash, h.revoked_at,"
     " (SELECT group_concat(l.key || '=' || l.value, char(10)) FROM host_labels l"
-    " WHERE l.host_id = h.id)";
+    " WHERE l.host_id = h.id), h.max_severity, h.open_findings, h.pending_runs";
 
 constexpr std::string_view kTokenColumns =
     "token_hash, token_id, labels, created_by, created_at, expires_at, used_at, used_by_host";
@@ -118,6 +119,9 @@ Host read_host(const Stmt& s) {
   h.inventory_hash = s.text(15);
   h.revoked_at = s.opt_integer(16);
   h.labels = split_labels(s.text(17));
+  h.max_severity = static_cast<int>(s.integer(18));
+  h.open_findings = s.integer(19);
+  h.pending_runs = s.integer(20);
   return h;
 }
 
@@ -159,21 +163,6 @@ AuditRecord read_audit(const Stmt& s) {
   r.hash = s.text(8);
   return r;
 }
-
-// A statement of a hot path: prepared once, kept in Impl.
-Result<Stmt*> cached(Db& db, Stmt& slot, std::string_view sql) {
-  if (!slot.valid()) {
-    PF_TRY(stmt, db.prepare(sql));
-    slot = std::move(*stmt);
-  }
-  return &slot;
-}
-
-// Resets a statement that returned rows, so that it holds no read lock after use.
-struct ResetOnExit {
-  Stmt& stmt;
-  ~ResetOnExit() { stmt.reset(); }
-};
 
 // Several reads that must see one state: BEGIN ... COMMIT unless a transaction is open.
 struct ReadTx {
@@ -399,6 +388,10 @@ Result<HostPage> SqliteStore::list_hosts(const HostQuery& q) {
     }
   }
   if (!q.include_revoked) sql += " AND h.revoked_at IS NULL";
+  if (q.min_severity) {
+    sql += " AND h.max_severity >= ?";
+    params.push_back(std::to_string(*q.min_severity));
+  }
   sql += by_label ? " ORDER BY l0.host_id" : " ORDER BY h.id";
   sql += " LIMIT ?";
   PF_TRY(stmt, impl_->db.prepare(sql));
@@ -500,76 +493,220 @@ Result<void> SqliteStore::set_labels(std::string_view host_id, const Labels& lab
 
 // Inventories.
 
+namespace {
+
+// Where the stored inventory of a host stands, read with the cached inventory_state statement.
+Result<InventoryOutcome> inventory_state(SqliteStore::Impl& impl, std::string_view host_id,
+                                         std::string_view hash) {
+  PF_TRY(s, cached(impl.db, impl.inventory_state,
+                   "SELECT revoked_at IS NOT NULL, inventory_hash FROM hosts WHERE id = ?"));
+  Stmt& st = **s;
+  ResetOnExit reset{st};
+  st.bind(1, host_id);
+  PF_TRY(row, st.step());
+  if (!*row) return InventoryOutcome::unknown_host;
+  if (st.integer(0) != 0) return InventoryOutcome::revoked;
+  return st.text(1) == hash ? InventoryOutcome::unchanged : InventoryOutcome::stored;
+}
+
+// What to do at each position of the new rows after comparing them with the stored ones:
+// revalue rewrites only the columns outside the row's indexes (a package's version), which
+// spares SQLite the index updates of a full rewrite.
+enum class RowAction : char { insert, keep, revalue, rewrite };
+
+struct RowPlan {
+  std::vector<RowAction> actions;  // one per new row
+  bool trim{false};                // stored rows at positions past the new end
+};
+
+// Reads the host's stored rows (`select`: seq first, then the compared columns) and compares
+// each with the new row at its position (`compare(stmt, row)` says what to do).
+template <class Row, class Compare>
+Result<RowPlan> plan_rows(Stmt& select, std::string_view host_id, std::span<const Row> rows,
+                          Compare compare) {
+  RowPlan plan;
+  plan.actions.assign(rows.size(), RowAction::insert);
+  ResetOnExit reset{select};
+  select.bind(1, host_id);
+  for (;;) {
+    PF_TRY(row, select.step());
+    if (!*row) break;
+    const std::int64_t seq = select.integer(0);
+    if (seq < 0 || static_cast<std::uint64_t>(seq) >= rows.size()) {
+      plan.trim = true;
+      continue;
+    }
+    const auto i = static_cast<std::size_t>(seq);
+    plan.actions[i] = compare(select, rows[i]);
+  }
+  return plan;
+}
+
+void bind_package(Stmt& s, std::string_view host_id, std::size_t seq,
+                  const inventory::Package& p) {
+  s.bind(1, host_id)
+      .bind(2, static_cast<std::int64_t>(seq))
+      .bind(3, p.name)
+      .bind(4, p.arch)
+      .bind(5, p.version)
+      .bind(6, p.source_name)
+      .bind(7, p.source_version);
+}
+
+void bind_update(Stmt& s, std::string_view host_id, std::size_t seq, const AvailableUpdate& u) {
+  s.bind(1, host_id)
+      .bind(2, static_cast<std::int64_t>(seq))
+      .bind(3, u.name)
+      .bind(4, u.arch)
+      .bind(5, u.installed_version)
+      .bind(6, u.candidate_version)
+      .bind(7, u.origin)
+      .bind(8, std::int64_t{u.security})
+      .bind(9, encode_list(u.advisories))
+      .bind(10, u.held_reason);
+}
+
+// Carries out a plan: inserts and rewrites by position, then drops the positions past the end.
+// The statements take the parameters of `bind`; `revalue` is used for RowAction::revalue.
+template <class Row, class Bind>
+Result<void> apply_plan(std::string_view host_id, std::span<const Row> rows, const RowPlan& plan,
+                        Stmt& insert, Stmt& rewrite, Stmt& revalue, Stmt& trim, Bind bind) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const RowAction action = plan.actions[i];
+    if (action == RowAction::keep) continue;
+    Stmt& st = action == RowAction::insert    ? insert
+               : action == RowAction::revalue ? revalue
+                                              : rewrite;
+    bind(st, host_id, i, rows[i]);
+    PF_CHECK(st.run());
+  }
+  if (plan.trim) {
+    trim.bind(1, host_id).bind(2, static_cast<std::int64_t>(rows.size()));
+    PF_CHECK(trim.run());
+  }
+  return {};
+}
+
+// Stores one (validated) inventory inside the caller's write transaction: the hash is read
+// again under the write lock, then only the rows that differ from the stored ones are written.
+Result<InventoryOutcome> write_inventory(SqliteStore::Impl& impl, std::string_view host_id,
+                                         std::string_view hash,
+                                         std::span<const inventory::Package> packages,
+                                         std::span<const AvailableUpdate> updates) {
+  PF_TRY(state, inventory_state(impl, host_id, hash));
+  if (*state != InventoryOutcome::stored) return *state;
+  Db& d = impl.db;
+
+  PF_TRY(sel_p, cached(d, impl.stored_packages,
+                       "SELECT seq, name, arch, version, source_name, source_version"
+                       " FROM host_packages WHERE host_id = ?"));
+  PF_TRY(plan_p, plan_rows(**sel_p, host_id, packages,
+                           [](const Stmt& s, const inventory::Package& p) {
+                             if (s.text(1) != p.name || s.text(2) != p.arch) {
+                               return RowAction::rewrite;
+                             }
+                             return s.text(3) == p.version && s.text(4) == p.source_name &&
+                                            s.text(5) == p.source_version
+                                        ? RowAction::keep
+                                        : RowAction::revalue;
+                           }));
+  PF_TRY(ins_p, cached(d, impl.insert_package,
+                       "INSERT INTO host_packages(host_id, seq, name, arch, version, source_name,"
+                       " source_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  PF_TRY(upd_p, cached(d, impl.update_package,
+                       "UPDATE host_packages SET name = ?3, arch = ?4, version = ?5,"
+                       " source_name = ?6, source_version = ?7 WHERE host_id = ?1 AND seq = ?2"));
+  // Name and arch are matched, not set: the name index is left alone.
+  PF_TRY(rev_p, cached(d, impl.revalue_package,
+                       "UPDATE host_packages SET version = ?5, source_name = ?6,"
+                       " source_version = ?7 WHERE host_id = ?1 AND seq = ?2 AND name = ?3"
+                       " AND arch = ?4"));
+  PF_TRY(trim_p, cached(d, impl.trim_packages,
+                        "DELETE FROM host_packages WHERE host_id = ? AND seq >= ?"));
+  PF_CHECK(apply_plan(host_id, packages, *plan_p, **ins_p, **upd_p, **rev_p, **trim_p,
+                      bind_package));
+
+  PF_TRY(sel_u, cached(d, impl.stored_updates,
+                       "SELECT seq, name, arch, installed_version, candidate_version, origin,"
+                       " security, advisories, held_reason FROM host_updates WHERE host_id = ?"));
+  PF_TRY(plan_u, plan_rows(**sel_u, host_id, updates,
+                           [](const Stmt& s, const AvailableUpdate& u) {
+                             return s.text(1) == u.name && s.text(2) == u.arch &&
+                                            s.text(3) == u.installed_version &&
+                                            s.text(4) == u.candidate_version &&
+                                            s.text(5) == u.origin &&
+                                            (s.integer(6) != 0) == u.security &&
+                                            s.text(7) == encode_list(u.advisories) &&
+                                            s.text(8) == u.held_reason
+                                        ? RowAction::keep
+                                        : RowAction::rewrite;
+                           }));
+  PF_TRY(ins_u, cached(d, impl.insert_update,
+                       "INSERT INTO host_updates(host_id, seq, name, arch, installed_version,"
+                       " candidate_version, origin, security, advisories, held_reason)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+  PF_TRY(upd_u, cached(d, impl.update_update,
+                       "UPDATE host_updates SET name = ?3, arch = ?4, installed_version = ?5,"
+                       " candidate_version = ?6, origin = ?7, security = ?8, advisories = ?9,"
+                       " held_reason = ?10 WHERE host_id = ?1 AND seq = ?2"));
+  PF_TRY(trim_u, cached(d, impl.trim_updates,
+                        "DELETE FROM host_updates WHERE host_id = ? AND seq >= ?"));
+  PF_CHECK(apply_plan(host_id, updates, *plan_u, **ins_u, **upd_u, **upd_u, **trim_u,
+                      bind_update));
+
+  PF_TRY(set, cached(d, impl.set_inventory_hash,
+                     "UPDATE hosts SET inventory_hash = ? WHERE id = ?"));
+  (*set)->bind(1, hash).bind(2, host_id);
+  PF_CHECK((*set)->run());
+  return InventoryOutcome::stored;
+}
+
+}  // namespace
+
 Result<bool> SqliteStore::put_inventory(std::string_view host_id, std::string_view hash,
                                         std::span<const inventory::Package> packages,
                                         std::span<const AvailableUpdate> updates) {
   // The hash alone first: an unchanged inventory is not looked at row by row.
   PF_CHECK(validate_inventory(hash, {}, {}));
   Impl& impl = *impl_;
-  Db& d = impl.db;
-  // Whether the stored hash is `hash` already; an error for an unknown or revoked host.
-  auto unchanged = [&]() -> Result<bool> {
-    PF_TRY(s, cached(d, impl.inventory_state,
-                     "SELECT revoked_at IS NOT NULL, inventory_hash FROM hosts WHERE id = ?"));
-    Stmt& st = **s;
-    ResetOnExit reset{st};
-    st.bind(1, host_id);
-    PF_TRY(row, st.step());
-    if (!*row) return host_error(HostState::missing, host_id);
-    if (st.integer(0) != 0) return host_error(HostState::revoked, host_id);
-    return st.text(1) == hash;
-  };
   // The common case, an unchanged inventory, costs this one read and takes no write lock.
-  PF_TRY(same, unchanged());
-  if (*same) return false;
+  PF_TRY(state, inventory_state(impl, host_id, hash));
+  const auto refused = [&](InventoryOutcome o) -> Result<bool> {
+    if (o == InventoryOutcome::unchanged) return false;
+    return host_error(o == InventoryOutcome::revoked ? HostState::revoked : HostState::missing,
+                      host_id);
+  };
+  if (*state != InventoryOutcome::stored) return refused(*state);
   PF_CHECK(validate_inventory(hash, packages, updates));
-  Transaction tx(d);
+  Transaction tx(impl.db);
   PF_CHECK(tx.begin());
-  PF_TRY(same_now, unchanged());  // another writer may have stored it meanwhile
-  if (*same_now) return false;
-  PF_TRY(del_p, cached(d, impl.delete_packages, "DELETE FROM host_packages WHERE host_id = ?"));
-  (*del_p)->bind(1, host_id);
-  PF_CHECK((*del_p)->run());
-  PF_TRY(del_u, cached(d, impl.delete_updates, "DELETE FROM host_updates WHERE host_id = ?"));
-  (*del_u)->bind(1, host_id);
-  PF_CHECK((*del_u)->run());
-  PF_TRY(ins_p, cached(d, impl.insert_package,
-                       "INSERT INTO host_packages(host_id, seq, name, arch, version, source_name,"
-                       " source_version) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  std::int64_t seq = 0;
-  for (const auto& p : packages) {
-    (*ins_p)->bind(1, host_id)
-        .bind(2, seq++)
-        .bind(3, p.name)
-        .bind(4, p.arch)
-        .bind(5, p.version)
-        .bind(6, p.source_name)
-        .bind(7, p.source_version);
-    PF_CHECK((*ins_p)->run());
-  }
-  PF_TRY(ins_u, cached(d, impl.insert_update,
-                       "INSERT INTO host_updates(host_id, seq, name, arch, installed_version,"
-                       " candidate_version, origin, security, advisories, held_reason)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  seq = 0;
-  for (const auto& u : updates) {
-    (*ins_u)->bind(1, host_id)
-        .bind(2, seq++)
-        .bind(3, u.name)
-        .bind(4, u.arch)
-        .bind(5, u.installed_version)
-        .bind(6, u.candidate_version)
-        .bind(7, u.origin)
-        .bind(8, std::int64_t{u.security})
-        .bind(9, encode_list(u.advisories))
-        .bind(10, u.held_reason);
-    PF_CHECK((*ins_u)->run());
-  }
-  PF_TRY(set, cached(d, impl.set_inventory_hash, "UPDATE hosts SET inventory_hash = ? WHERE id = ?"));
-  (*set)->bind(1, hash).bind(2, host_id);
-  PF_CHECK((*set)->run());
+  // Another writer may have stored it meanwhile: write_inventory reads the hash again.
+  PF_TRY(done, write_inventory(impl, host_id, hash, packages, updates));
+  if (*done != InventoryOutcome::stored) return refused(*done);
   PF_CHECK(tx.commit());
   return true;
+}
+
+Result<std::vector<InventoryOutcome>> SqliteStore::put_inventories(
+    std::span<const InventoryPut> batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& item = batch[i];
+    if (auto ok = validate_inventory(item.hash, item.packages, item.updates); !ok) {
+      ok.error().where = item.host_id + ": " + ok.error().where;
+      return Unexpected(std::move(ok.error()));
+    }
+  }
+  std::vector<InventoryOutcome> out;
+  if (batch.empty()) return out;
+  out.reserve(batch.size());
+  Transaction tx(impl_->db);
+  PF_CHECK(tx.begin());
+  for (const auto& item : batch) {
+    PF_TRY(done, write_inventory(*impl_, item.host_id, item.hash, item.packages, item.updates));
+    out.push_back(*done);
+  }
+  PF_CHECK(tx.commit());
+  return out;
 }
 
 Result<std::vector<inventory::Package>> SqliteStore::packages(std::string_view host_id) {

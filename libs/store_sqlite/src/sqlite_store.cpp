@@ -108,6 +108,8 @@ Result<void> SqliteStore::put_advisories(std::span<const adv::Advisory> batch) {
   Db& d = impl_->db;
   Transaction tx(d);
   PF_CHECK(tx.begin());
+  // Findings derived from advisories are stale from now on (FindingStore).
+  PF_CHECK(d.exec("UPDATE store_meta SET value = value + 1 WHERE key = 'advisories_generation'"));
   // Replacing by id: the old row and, by cascade, its CVEs, affected entries and events go.
   PF_TRY(del, d.prepare("DELETE FROM advisories WHERE id = ?"));
   PF_TRY(ins, d.prepare("INSERT INTO advisories(id, source, kind, severity, summary, published,"
@@ -183,6 +185,8 @@ Result<void> SqliteStore::put_cves(std::span<const adv::CveInfo> batch, unsigned
   Db& d = impl_->db;
   Transaction tx(d);
   PF_CHECK(tx.begin());
+  // Findings derived from advisories are stale from now on (FindingStore).
+  PF_CHECK(d.exec("UPDATE store_meta SET value = value + 1 WHERE key = 'advisories_generation'"));
   PF_TRY(stmt, d.prepare(sql));
   for (const auto& c : batch) {
     if (c.id.empty()) return make_error(Errc::invalid_input, "CVE record without an id", "id");

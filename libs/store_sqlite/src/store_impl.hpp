@@ -27,16 +27,36 @@ struct SqliteStore::Impl {
   sqlite::Stmt host_by_id;
   sqlite::Stmt host_by_fingerprint;
   sqlite::Stmt inventory_state;
-  sqlite::Stmt delete_packages;
-  sqlite::Stmt delete_updates;
   sqlite::Stmt insert_package;
   sqlite::Stmt insert_update;
   sqlite::Stmt set_inventory_hash;
+  sqlite::Stmt stored_packages;
+  sqlite::Stmt stored_updates;
+  sqlite::Stmt update_package;
+  sqlite::Stmt update_update;
+  sqlite::Stmt revalue_package;
+  sqlite::Stmt trim_packages;
+  sqlite::Stmt trim_updates;
   sqlite::Stmt api_token_by_hash;
   sqlite::Stmt api_token_use;
   sqlite::Stmt api_token_touch;
   sqlite::Stmt audit_last;
   sqlite::Stmt audit_insert;
+};
+
+// A statement of a hot path: prepared once, kept in Impl.
+inline Result<sqlite::Stmt*> cached(sqlite::Db& db, sqlite::Stmt& slot, std::string_view sql) {
+  if (!slot.valid()) {
+    PF_TRY(stmt, db.prepare(sql));
+    slot = std::move(*stmt);
+  }
+  return &slot;
+}
+
+// Resets a statement that returned rows, so that it holds no read lock after use.
+struct ResetOnExit {
+  sqlite::Stmt& stmt;
+  ~ResetOnExit() { stmt.reset(); }
 };
 
 }  // namespace pf::store

@@ -61,6 +61,10 @@ struct Host {
   std::vector<std::string> reboot_reasons;
   std::string inventory_hash;  ///< of the stored inventory; "" until put_inventory stores one
   std::optional<std::int64_t> revoked_at;
+  // Kept by the FindingStore and RunStore sides (create_host ignores them):
+  int max_severity{-1};            ///< highest severity of its open findings; -1: none
+  std::int64_t open_findings{0};   ///< how many findings are open
+  std::int64_t pending_runs{0};    ///< runs of the host that are not final
 };
 
 /// Text fields of a host, a check-in and an inventory row are at most kMaxFactField bytes and
@@ -93,6 +97,8 @@ struct HostQuery {
   std::string ecosystem;     ///< exact; empty: any
   std::string name_prefix;   ///< empty: any
   bool include_revoked{false};
+  /// Only hosts with an open finding of at least this severity (advisories::Severity as int).
+  std::optional<int> min_severity;
   int limit{100};            ///< 1..kMaxPageSize
   std::string cursor;        ///< "" for the first page, else a next_cursor returned before
 };
@@ -118,6 +124,22 @@ struct AvailableUpdate {
 
 /// At most this many packages and this many updates per inventory.
 inline constexpr std::size_t kMaxInventoryRows = 200000;
+
+/// One inventory of a batch (put_inventories).
+struct InventoryPut {
+  std::string host_id;
+  std::string hash;
+  std::vector<inventory::Package> packages;
+  std::vector<AvailableUpdate> updates;
+};
+
+/// What put_inventories did with one inventory of its batch.
+enum class InventoryOutcome {
+  stored,        ///< the rows and the hash were written (put_inventory's true)
+  unchanged,     ///< the stored hash was this one already: nothing written (false)
+  unknown_host,  ///< no such host (put_inventory's not_found)
+  revoked,       ///< the host is revoked (put_inventory's conflict)
+};
 
 struct EnrollmentToken {
   std::string token_hash;  ///< is_token_hash(); the secret is never stored
@@ -216,13 +238,25 @@ class FleetStore {
 
   /// When the stored inventory hash of the host equals `hash`, writes nothing and returns
   /// false. Otherwise replaces the host's packages and updates by the given rows (kept in the
-  /// given order) and stores `hash`, atomically, and returns true. `hash` must not be empty;
+  /// given order) and stores `hash`, atomically, and returns true. Only the difference is
+  /// written: rows are kept by position, and a position whose row is unchanged is not touched
+  /// (a version change rewrites one row; a row inserted or removed in the middle rewrites the
+  /// positions after it). `hash` must not be empty;
   /// the rows are checked (validate_inventory) only when they are to be written.
   /// not_found for an unknown host, conflict for a revoked one.
   [[nodiscard]] virtual Result<bool> put_inventory(
       std::string_view host_id, std::string_view hash,
       std::span<const inventory::Package> packages,
       std::span<const AvailableUpdate> updates) = 0;
+
+  /// Many inventories in one transaction (one commit, one fsync), for a server that groups
+  /// the inventories arriving together. Each is stored as put_inventory would store it, in
+  /// batch order (of two for one host, the later one wins). An unknown or revoked host is an
+  /// outcome, not an error, so one such host never fails the others; returns one outcome per
+  /// item, in batch order. invalid_input (and nothing written) when any item breaks
+  /// validate_inventory; an Error (and nothing written) when the transaction fails.
+  [[nodiscard]] virtual Result<std::vector<InventoryOutcome>> put_inventories(
+      std::span<const InventoryPut> batch) = 0;
 
   /// The stored rows, in the order they were put; empty for a host without an inventory.
   /// not_found for an unknown host.

@@ -5,7 +5,9 @@
 #include <string_view>
 
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/finding_store.hpp"
 #include "patchflow/store/fleet_store.hpp"
+#include "patchflow/store/run_store.hpp"
 
 namespace pf::store {
 
@@ -26,7 +28,10 @@ namespace pf::store {
 /// triggers refuse UPDATE, DELETE and TRUNCATE of audit_log and any insert that is not the next
 /// link. PostgreSQL text holds no NUL byte and only valid UTF-8: a value that is not is
 /// Errc::invalid_input when it would be written, and a lookup by such a key finds nothing.
-class PostgresStore final : public AdvisoryStore, public FleetStore {
+class PostgresStore final : public AdvisoryStore,
+                            public FleetStore,
+                            public FindingStore,
+                            public RunStore {
  public:
   /// Connects to `conninfo` (a `postgresql://user:password@host:port/database?...` URL, or
   /// libpq's `key=value` form) and applies pending migrations, each in its own transaction that
@@ -69,6 +74,8 @@ class PostgresStore final : public AdvisoryStore, public FleetStore {
   Result<bool> put_inventory(std::string_view host_id, std::string_view hash,
                              std::span<const inventory::Package> packages,
                              std::span<const AvailableUpdate> updates) override;
+  Result<std::vector<InventoryOutcome>> put_inventories(
+      std::span<const InventoryPut> batch) override;
   Result<std::vector<inventory::Package>> packages(std::string_view host_id) override;
   Result<std::vector<AvailableUpdate>> updates(std::string_view host_id) override;
   Result<void> create_enrollment_token(const EnrollmentToken& token,
@@ -94,6 +101,26 @@ class PostgresStore final : public AdvisoryStore, public FleetStore {
   Result<std::vector<AuditRecord>> audit_entries(std::int64_t from_seq, int limit) override;
   Result<AuditHead> audit_head() override;
   Result<AuditVerification> verify_audit() override;
+
+  // FindingStore (postgres_work.cpp)
+  Result<FindingsDelta> put_findings(std::string_view host_id, std::string_view state,
+                                     std::span<const FindingRow> rows, std::int64_t now) override;
+  Result<std::vector<std::string>> hosts_with_stale_findings(std::string_view generation,
+                                                             std::string_view after_id,
+                                                             int limit) override;
+  Result<FindingPage> list_findings(const FindingQuery& query) override;
+  Result<std::int64_t> advisories_generation() override;
+
+  // RunStore (postgres_work.cpp)
+  Result<void> create_run(const Run& run, const AuditEntry& audit) override;
+  Result<std::optional<Run>> run(std::string_view id) override;
+  Result<std::optional<Run>> next_run(std::string_view host_id, std::int64_t now) override;
+  Result<std::size_t> record_run_events(std::string_view host_id, std::string_view run_id,
+                                        std::span<const RunEvent> events) override;
+  Result<std::vector<RunEvent>> run_events(std::string_view run_id) override;
+  Result<RunPage> list_runs(const RunQuery& query) override;
+  Result<void> cancel_run(std::string_view id, std::int64_t at, const AuditEntry& audit) override;
+  Result<std::int64_t> pending_runs(std::string_view host_id) override;
 
   struct Impl;
 

@@ -5,7 +5,9 @@
 #include <memory>
 
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/finding_store.hpp"
 #include "patchflow/store/fleet_store.hpp"
+#include "patchflow/store/run_store.hpp"
 
 namespace pf::store {
 
@@ -13,7 +15,10 @@ namespace pf::store {
 /// its schema brought up to date by numbered migrations when it is opened. One object is
 /// one connection, used by one thread at a time; several objects (threads, processes) may
 /// share one file: writes are serialised by SQLite's write lock (waiting up to 5 s for it).
-class SqliteStore final : public AdvisoryStore, public FleetStore {
+class SqliteStore final : public AdvisoryStore,
+                          public FleetStore,
+                          public FindingStore,
+                          public RunStore {
  public:
   /// Opens (creating when absent) the database at `path` and applies pending migrations, each
   /// in its own transaction. ":memory:" opens a private in-memory database.
@@ -52,6 +57,8 @@ class SqliteStore final : public AdvisoryStore, public FleetStore {
   Result<bool> put_inventory(std::string_view host_id, std::string_view hash,
                              std::span<const inventory::Package> packages,
                              std::span<const AvailableUpdate> updates) override;
+  Result<std::vector<InventoryOutcome>> put_inventories(
+      std::span<const InventoryPut> batch) override;
   Result<std::vector<inventory::Package>> packages(std::string_view host_id) override;
   Result<std::vector<AvailableUpdate>> updates(std::string_view host_id) override;
   Result<void> create_enrollment_token(const EnrollmentToken& token,
@@ -78,6 +85,26 @@ class SqliteStore final : public AdvisoryStore, public FleetStore {
   Result<std::vector<AuditRecord>> audit_entries(std::int64_t from_seq, int limit) override;
   Result<AuditHead> audit_head() override;
   Result<AuditVerification> verify_audit() override;
+
+  // FindingStore (sqlite_work.cpp)
+  Result<FindingsDelta> put_findings(std::string_view host_id, std::string_view state,
+                                     std::span<const FindingRow> rows, std::int64_t now) override;
+  Result<std::vector<std::string>> hosts_with_stale_findings(std::string_view generation,
+                                                             std::string_view after_id,
+                                                             int limit) override;
+  Result<FindingPage> list_findings(const FindingQuery& query) override;
+  Result<std::int64_t> advisories_generation() override;
+
+  // RunStore (sqlite_work.cpp)
+  Result<void> create_run(const Run& run, const AuditEntry& audit) override;
+  Result<std::optional<Run>> run(std::string_view id) override;
+  Result<std::optional<Run>> next_run(std::string_view host_id, std::int64_t now) override;
+  Result<std::size_t> record_run_events(std::string_view host_id, std::string_view run_id,
+                                        std::span<const RunEvent> events) override;
+  Result<std::vector<RunEvent>> run_events(std::string_view run_id) override;
+  Result<RunPage> list_runs(const RunQuery& query) override;
+  Result<void> cancel_run(std::string_view id, std::int64_t at, const AuditEntry& audit) override;
+  Result<std::int64_t> pending_runs(std::string_view host_id) override;
 
   struct Impl;
 
