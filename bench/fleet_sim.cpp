@@ -8,12 +8,16 @@
 //   - unchanged check-ins/s (inventory hash matches) with p50/p95/p99/max latency,
 //   - full inventory uploads/s (each a changed --packages inventory with a new hash).
 // Targets on a 2-core machine: >= 2,000 check-ins/s with p99 <= 50 ms, >= 200 inventories/s.
-// The figures are printed, not asserted. Client and server share the machine's cores.
+// The figures are printed, not asserted. Client and server share the machine's cores: after
+// each measured phase a "cpu" line splits the CPU time per request between the client threads,
+// the server (the rest of this process) and other processes (PostgreSQL, other load).
 //
 //   fleet_sim [--agents N] [--threads N] [--seconds S] [--store sqlite|postgres|both]
 //             [--packages N]
 #include <httplib.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -151,7 +155,32 @@ struct PhaseResult {
   double seconds{0};
   std::vector<double> ms;  ///< per-request latency, sorted
   std::string first_error;
+  // CPU seconds during the phase: the client threads, this whole process (client + in-process
+  // server), and the machine (every process: PostgreSQL, and whatever else runs).
+  double client_cpu{0};
+  double process_cpu{0};
+  double machine_cpu{0};
 };
+
+double seconds_of(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
+double cpu_seconds(int who) {
+  rusage u{};
+  ::getrusage(who, &u);
+  return seconds_of(u.ru_utime) + seconds_of(u.ru_stime);
+}
+
+// Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait).
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  static const double kTicks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return (user + nice + system + irq + softirq + steal) / kTicks;
+}
 
 double pct(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -174,6 +203,9 @@ PhaseResult run_phase(const std::string& name, int threads, int agents, double s
   };
   std::vector<PerThread> per(static_cast<std::size_t>(threads));
   std::atomic<bool> stop{false};
+  std::atomic<double> client_cpu{0};
+  const double process_cpu0 = cpu_seconds(RUSAGE_SELF);
+  const double machine_cpu0 = machine_busy_seconds();
   const auto start = Clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -182,6 +214,17 @@ PhaseResult run_phase(const std::string& name, int threads, int agents, double s
       std::vector<int> mine;
       for (int a = t; a < agents; a += threads) mine.push_back(a);
       if (mine.empty()) return;
+      const double cpu0 = cpu_seconds(RUSAGE_THREAD);
+      struct AddCpu {
+        std::atomic<double>& sum;
+        double cpu0;
+        ~AddCpu() {
+          const double used = cpu_seconds(RUSAGE_THREAD) - cpu0;
+          double seen = sum.load();
+          while (!sum.compare_exchange_weak(seen, seen + used)) {
+          }
+        }
+      } add_cpu{client_cpu, cpu0};
       for (long k = 0;; ++k) {
         if (seconds > 0 ? stop.load(std::memory_order_relaxed)
                         : k >= static_cast<long>(mine.size()) * rounds) {
@@ -205,6 +248,9 @@ PhaseResult run_phase(const std::string& name, int threads, int agents, double s
   }
   for (auto& th : pool) th.join();
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  res.client_cpu = client_cpu.load();
+  res.process_cpu = cpu_seconds(RUSAGE_SELF) - process_cpu0;
+  res.machine_cpu = machine_busy_seconds() - machine_cpu0;
   for (auto& p : per) {
     res.ms.insert(res.ms.end(), p.ms.begin(), p.ms.end());
     res.errors += p.errors;
@@ -221,6 +267,19 @@ void print_row(const std::string& store, const PhaseResult& r) {
               pct(r.ms, 50), pct(r.ms, 95), pct(r.ms, 99), r.ms.empty() ? 0.0 : r.ms.back(),
               r.errors);
   if (!r.first_error.empty()) std::printf("          first error: %s\n", r.first_error.c_str());
+  std::fflush(stdout);
+}
+
+// Where the CPU went during a measured phase, in ms per request and in cores used.
+void print_cpu(const std::string& store, const PhaseResult& r) {
+  if (r.count == 0 || r.seconds <= 0) return;
+  const double n = static_cast<double>(r.count);
+  const double server = r.process_cpu - r.client_cpu;
+  const double other = r.machine_cpu - r.process_cpu;
+  std::printf("%-9s   cpu ms/request: client %.2f, server process %.2f, other processes %.2f"
+              " (PostgreSQL and anything else running); cores busy: %.2f of %u\n",
+              store.c_str(), 1000 * r.client_cpu / n, 1000 * server / n, 1000 * other / n,
+              r.machine_cpu / r.seconds, std::thread::hardware_concurrency());
   std::fflush(stdout);
 }
 
@@ -371,8 +430,12 @@ void run_store(const std::string& store, const Options& opt) {
   };
   (void)run_phase("warm-up (check-ins)", opt.threads, n, 0, 3, checkin);
 
-  print_row(store, run_phase("unchanged check-ins", opt.threads, n, opt.seconds, 0, checkin));
-  print_row(store, run_phase("full inventories", opt.threads, n, opt.seconds, 0, upload));
+  for (auto& [name, step] : {std::pair{"unchanged check-ins", std::function<std::string(int)>(checkin)},
+                             std::pair{"full inventories", std::function<std::string(int)>(upload)}}) {
+    const auto r = run_phase(name, opt.threads, n, opt.seconds, 0, step);
+    print_row(store, r);
+    print_cpu(store, r);
+  }
 
   for (auto& ag : agents) ag.cli.reset();
   server->stop();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Client commands of the REST API: tokens create, hosts list|show, audit verify.
+// Client commands of the REST API: tokens create, hosts list|show, findings list, audit verify.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -33,10 +34,24 @@ struct HostsOptions {
   std::vector<std::string> labels;
   std::string ecosystem;
   std::string name_prefix;
+  std::string severity;
   int limit{0};
   bool include_revoked{false};
   std::string output{"table"};
   std::string id;
+};
+
+struct FindingsOptions {
+  ClientOptions client;
+  std::string status{"open"};
+  std::string severity;
+  bool kev{false};
+  std::string host;
+  std::string advisory;
+  std::string package;
+  std::vector<std::string> labels;
+  int limit{0};
+  std::string output{"table"};
 };
 
 struct AuditOptions {
@@ -151,6 +166,7 @@ int hosts_list(const HostsOptions& opt) {
     if (!opt.ecosystem.empty()) path += "&ecosystem=" + url_encode(opt.ecosystem);
     if (!opt.name_prefix.empty()) path += "&name_prefix=" + url_encode(opt.name_prefix);
     if (opt.include_revoked) path += "&include_revoked=true";
+    if (!opt.severity.empty()) path += "&severity=" + url_encode(opt.severity);
     if (!cursor.empty()) path += "&cursor=" + url_encode(cursor);
     auto r = call(*client, "GET", path);
     if (r.exit_code != kExitOk) return r.exit_code;
@@ -166,13 +182,71 @@ int hosts_list(const HostsOptions& opt) {
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"ID", "NAME", "ECOSYSTEM", "LAST SEEN", "REBOOT", "LABELS"}};
+      {"ID", "NAME", "ECOSYSTEM", "LAST SEEN", "REBOOT", "FINDINGS", "LABELS"}};
   for (const auto& h : hosts) {
     std::string reboot = h.value("reboot_required", false) ? "required" : "-";
     if (!str(h, "revoked_at").empty()) reboot = "REVOKED";
+    std::string findings = "-";
+    if (h.contains("findings") && h["findings"].is_object()) {
+      const json& f = h["findings"];
+      const std::string open = str(f, "open");
+      if (!open.empty() && open != "0") findings = open + " (max " + str(f, "max_severity") + ")";
+    }
     rows.push_back({str(h, "id"), str(h, "name"), str(h, "ecosystem"),
-                    str(h, "last_seen").empty() ? "-" : str(h, "last_seen"), reboot,
+                    str(h, "last_seen").empty() ? "-" : str(h, "last_seen"), reboot, findings,
                     labels_text(h["labels"])});
+  }
+  print_table(rows);
+  return kExitOk;
+}
+
+int findings_list(const FindingsOptions& opt) {
+  for (const auto& l : opt.labels) {
+    const auto eq = l.find('=');
+    if (eq == std::string::npos) {
+      return report_client_error({Errc::invalid_input, "expected KEY=VALUE, got '" + l + "'",
+                                  "--label"});
+    }
+  }
+  auto client = ApiClient::connect(opt.client);
+  if (!client) return report_client_error(client.error());
+  json findings = json::array();
+  std::string cursor;
+  const int page = opt.limit > 0 ? std::min(opt.limit, 1000) : 500;
+  while (true) {
+    std::string path = "/api/v1/findings?limit=" + std::to_string(page) +
+                       "&status=" + url_encode(opt.status);
+    if (!opt.severity.empty()) path += "&severity=" + url_encode(opt.severity);
+    if (opt.kev) path += "&kev=true";
+    if (!opt.host.empty()) path += "&host=" + url_encode(opt.host);
+    if (!opt.advisory.empty()) path += "&advisory=" + url_encode(opt.advisory);
+    if (!opt.package.empty()) path += "&package=" + url_encode(opt.package);
+    for (const auto& l : opt.labels) path += "&label=" + url_encode(l);
+    if (!cursor.empty()) path += "&cursor=" + url_encode(cursor);
+    auto r = call(*client, "GET", path);
+    if (r.exit_code != kExitOk) return r.exit_code;
+    for (auto& f : r.doc["findings"]) {
+      if (opt.limit > 0 && static_cast<int>(findings.size()) >= opt.limit) break;
+      findings.push_back(std::move(f));
+    }
+    cursor = str(r.doc, "next_cursor");
+    if (cursor.empty() || (opt.limit > 0 && static_cast<int>(findings.size()) >= opt.limit)) break;
+  }
+  if (opt.output == "json") {
+    std::cout << json{{"findings", findings}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"RISK", "SEVERITY", "KEV", "HOST", "ADVISORY", "PACKAGE", "INSTALLED", "FIXED", "STATUS",
+       "FIRST SEEN"}};
+  for (const auto& f : findings) {
+    char risk[32];
+    std::snprintf(risk, sizeof risk, "%.1f", f.value("risk", 0.0));
+    rows.push_back({risk, str(f, "severity"), f.value("kev", false) ? "KEV" : "-",
+                    str(f, "host_id"), str(f, "advisory_id"), str(f, "package"),
+                    str(f, "installed_version"),
+                    str(f, "fixed_version").empty() ? "no fix yet" : str(f, "fixed_version"),
+                    str(f, "status"), str(f, "first_seen")});
   }
   print_table(rows);
   return kExitOk;
@@ -293,6 +367,9 @@ Exit status: 0 created; 2 bad input; 3 server not reachable or not authorised.)"
   list->add_option("--name-prefix", hopt->name_prefix, "Only names starting with this");
   list->add_option("--limit", hopt->limit, "At most this many hosts")->check(CLI::Range(1, 1000000));
   list->add_flag("--include-revoked", hopt->include_revoked, "Also revoked hosts");
+  list->add_option("--severity", hopt->severity,
+                   "Only hosts with an open finding of at least this severity (low, medium, high,"
+                   " critical)");
   list->add_option("--output", hopt->output, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -312,6 +389,35 @@ Exit status: 0 listed; 2 bad input; 3 server not reachable or not authorised.)")
 
 Exit status: 0 shown; 2 no such host or bad input; 3 not reachable or not authorised.)");
   show->callback([hopt, &exit_code] { exit_code = hosts_show(*hopt); });
+
+  auto* findings = root.add_subcommand("findings", "Findings across the fleet");
+  findings->require_subcommand(1);
+  auto fopt = std::make_shared<FindingsOptions>();
+  auto* flist = findings->add_subcommand("list", "List findings, highest risk first (all pages)");
+  add_client_options(*flist, fopt->client);
+  flist->add_option("--status", fopt->status, "open, fixed or any")
+      ->check(CLI::IsMember({"open", "fixed", "any"}))
+      ->capture_default_str();
+  flist->add_option("--severity", fopt->severity, "At least this severity (low .. critical)");
+  flist->add_flag("--kev", fopt->kev, "Only findings with a CVE in CISA KEV");
+  flist->add_option("--host", fopt->host, "Only this host id");
+  flist->add_option("--advisory", fopt->advisory, "Only this advisory (DSA-5678-1)");
+  flist->add_option("--package", fopt->package, "Only this package");
+  flist->add_option("--label", fopt->labels, "Only hosts with this label, KEY=VALUE (repeatable)");
+  flist->add_option("--limit", fopt->limit, "At most this many findings")
+      ->check(CLI::Range(1, 10000000));
+  flist->add_option("--output", fopt->output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  flist->footer(R"(The server keeps findings current as inventories and advisories change.
+
+Examples:
+  patchflow findings list --severity high --label tier=web
+  patchflow findings list --kev --output json
+  patchflow findings list --status fixed --host h_0123456789abcdef
+
+Exit status: 0 listed; 2 bad input; 3 server not reachable or not authorised.)");
+  flist->callback([fopt, &exit_code] { exit_code = findings_list(*fopt); });
 
   auto* audit = root.add_subcommand("audit", "The audit log");
   audit->require_subcommand(1);

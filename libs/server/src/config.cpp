@@ -235,6 +235,16 @@ Result<void> parse_cert_validity(Config& c, std::string_view s) {
   return {};
 }
 
+// A duration setting bounded to [lo, hi], stored in `field`.
+template <std::chrono::seconds Config::*field>
+Result<void> parse_duration_setting(Config& c, std::string_view s, std::chrono::seconds lo,
+                                    std::chrono::seconds hi) {
+  auto d = parse_bounded_duration(s, lo, hi);
+  if (!d) return Unexpected(d.error());
+  c.*field = *d;
+  return {};
+}
+
 Result<void> parse_jitter(Config& c, std::string_view s) {
   const bool percent = s.ends_with('%');
   const std::string number(percent ? s.substr(0, s.size() - 1) : s);
@@ -332,6 +342,45 @@ const std::vector<Setting>& table() {
       {{"agent_cert_validity", "duration", "90d", "validity of the agents' client certificates"},
        parse_cert_validity,
        [](const Config& c) { return format_seconds(c.agent_cert_validity); }},
+      {{"session_ttl", "duration", "12h",
+        "lifetime of the token POST /api/v1/login hands out; 5m..30d"},
+       [](Config& c, std::string_view s) {
+         return parse_duration_setting<&Config::session_ttl>(c, s, std::chrono::minutes(5),
+                                                             std::chrono::hours(24 * 30));
+       },
+       [](const Config& c) { return format_seconds(c.session_ttl); }},
+      {{"long_poll_timeout", "duration", "30s",
+        "longest an agent's GET /agent/v1/wait is held open; 1s..5m"},
+       [](Config& c, std::string_view s) {
+         return parse_duration_setting<&Config::long_poll_timeout>(
+             c, s, std::chrono::seconds(1), std::chrono::minutes(5));
+       },
+       [](const Config& c) { return format_seconds(c.long_poll_timeout); }},
+      {{"long_poll_slots", "integer", "0",
+        "long-polls held at once, each on a worker thread (0: half of threads); beyond it a"
+        " wait answers at once and the agent keeps to its check-in interval"},
+       [](Config& c, std::string_view s) -> Result<void> {
+         auto n = parse_int(s, 0, 1024, "long_poll_slots");
+         if (!n) return Unexpected(n.error());
+         c.long_poll_slots = static_cast<int>(*n);
+         return {};
+       },
+       [](const Config& c) { return std::to_string(c.long_poll_slots); }},
+      {{"findings_interval", "duration", "10s",
+        "how often hosts whose inventory or advisories changed get their findings recomputed"
+        " (a changed inventory also triggers it at once); 1s..1h"},
+       [](Config& c, std::string_view s) {
+         return parse_duration_setting<&Config::findings_interval>(c, s, std::chrono::seconds(1),
+                                                                   std::chrono::hours(1));
+       },
+       [](const Config& c) { return format_seconds(c.findings_interval); }},
+      {{"work_ttl", "duration", "24h",
+        "how long a signed work item stays valid when the request names no expiry; 1m..30d"},
+       [](Config& c, std::string_view s) {
+         return parse_duration_setting<&Config::work_ttl>(c, s, std::chrono::minutes(1),
+                                                          std::chrono::hours(24 * 30));
+       },
+       [](const Config& c) { return format_seconds(c.work_ttl); }},
   };
   return kTable;
 }

@@ -246,16 +246,41 @@ Outcome agent_checkin(Service& svc, Call& call) {
                       **hash != host.inventory_hash;
   return json_reply({{"inventory_needed", needed},
                      {"next_checkin_s", next_checkin(svc.config)},
-                     {"work", json::array()}});
+                     {"work", pending_work(svc, call)}});
 }
 
+namespace {
+
+// Moves a text field of inventory row `index` of `list` out of the parsed body: the fast path
+// of string_field for the rows of a large inventory (no copy, no field path built). Anything
+// but a plain string within the limits goes to string_field, which gives the error.
+Expect<void> take_text(json& row, std::string_view key, std::string_view list,
+                       std::size_t index, bool required, std::string& out) {
+  const auto it = row.find(key);
+  if (it != row.end() && it->is_string()) {
+    auto& s = it->get_ref<std::string&>();
+    if (s.size() <= store::kMaxFactField && s.find('\0') == std::string::npos) {
+      out = std::move(s);
+      return {};
+    }
+  } else if (!required && (it == row.end() || it->is_null())) {
+    return {};
+  }
+  const std::string where = std::string(list) + "[" + std::to_string(index) + "]";
+  auto v = string_field(row, key, where, required, store::kMaxFactField);
+  if (!v) return tl::unexpected(v.error());
+  return {};
+}
+
+}  // namespace
+
 Outcome agent_inventory(Service& svc, Call& call) {
-  const json& body = call.body;
+  json& body = call.body;
   auto hash = string_field(body, "hash", "", true, store::kMaxFactField);
   if (!hash) return tl::unexpected(hash.error());
   if ((*hash)->empty()) return invalid("empty", "hash");
 
-  const auto array = [&](std::string_view key) -> Expect<const json*> {
+  const auto array = [&](std::string_view key) -> Expect<json*> {
     const auto it = body.find(key);
     if (it == body.end() || it->is_null()) return nullptr;
     if (!it->is_array()) return invalid("expected an array", std::string(key));
@@ -265,30 +290,27 @@ Outcome agent_inventory(Service& svc, Call& call) {
     }
     return &*it;
   };
-  const auto text = [](const json& row, std::string_view key, const std::string& where,
-                       bool required) -> Expect<std::string> {
-    auto v = string_field(row, key, where, required, store::kMaxFactField);
-    if (!v) return tl::unexpected(v.error());
-    return v->value_or("");
+  const auto row_where = [](std::string_view list, std::size_t i) {
+    return std::string(list) + "[" + std::to_string(i) + "]";
   };
 
+  // The rows' strings are moved out of the parsed body, which is not used afterwards.
   std::vector<inventory::Package> packages;
   auto pkgs = array("packages");
   if (!pkgs) return tl::unexpected(pkgs.error());
   if (*pkgs != nullptr) {
     packages.reserve((*pkgs)->size());
     for (std::size_t i = 0; i < (*pkgs)->size(); ++i) {
-      const json& row = (**pkgs)[i];
-      const std::string where = "packages[" + std::to_string(i) + "]";
-      if (!row.is_object()) return invalid("expected an object", where);
+      json& row = (**pkgs)[i];
+      if (!row.is_object()) return invalid("expected an object", row_where("packages", i));
       inventory::Package p;
       for (auto [key, out, required] :
            {std::tuple{"name", &p.name, true}, std::tuple{"arch", &p.arch, false},
             std::tuple{"version", &p.version, true}, std::tuple{"source", &p.source_name, false},
             std::tuple{"source_version", &p.source_version, false}}) {
-        auto v = text(row, key, where, required);
-        if (!v) return tl::unexpected(v.error());
-        *out = std::move(*v);
+        if (auto ok = take_text(row, key, "packages", i, required, *out); !ok) {
+          return tl::unexpected(ok.error());
+        }
       }
       packages.push_back(std::move(p));
     }
@@ -299,8 +321,8 @@ Outcome agent_inventory(Service& svc, Call& call) {
   if (*ups != nullptr) {
     updates.reserve((*ups)->size());
     for (std::size_t i = 0; i < (*ups)->size(); ++i) {
-      const json& row = (**ups)[i];
-      const std::string where = "updates[" + std::to_string(i) + "]";
+      json& row = (**ups)[i];
+      const std::string where = row_where("updates", i);
       if (!row.is_object()) return invalid("expected an object", where);
       store::AvailableUpdate u;
       for (auto [key, out, required] :
@@ -309,9 +331,9 @@ Outcome agent_inventory(Service& svc, Call& call) {
             std::tuple{"candidate", &u.candidate_version, true},
             std::tuple{"origin", &u.origin, false},
             std::tuple{"held_reason", &u.held_reason, false}}) {
-        auto v = text(row, key, where, required);
-        if (!v) return tl::unexpected(v.error());
-        *out = std::move(*v);
+        if (auto ok = take_text(row, key, "updates", i, required, *out); !ok) {
+          return tl::unexpected(ok.error());
+        }
       }
       auto security = bool_field(row, "security", where);
       if (!security) return tl::unexpected(security.error());
@@ -325,19 +347,30 @@ Outcome agent_inventory(Service& svc, Call& call) {
   if (auto ok = store::validate_inventory(**hash, packages, updates); !ok) {
     return invalid(ok.error().message, ok.error().where);
   }
-  auto lease = svc.pool->lease();
-  if (!lease) return from_error(svc, call, lease.error());
-  auto changed = (*lease)->put_inventory(call.host->id, **hash, packages, updates);
-  if (!changed) {
-    if (changed.error().code == Errc::conflict) {
-      return fail(403, "forbidden", "host revoked", "");
-    }
-    return from_error(svc, call, changed.error());
+  const std::size_t package_count = packages.size();
+  const std::size_t update_count = updates.size();
+  // The host was read when this call was authenticated: an inventory with the hash it holds
+  // is answered without a write. Any other goes to the group-commit writer, which reads the
+  // hash again under the write lock and writes only the rows that changed.
+  auto outcome = store::InventoryOutcome::unchanged;
+  if (**hash != call.host->inventory_hash) {
+    auto done = svc.inventory_writer->submit(
+        {call.host->id, **hash, std::move(packages), std::move(updates)});
+    if (!done) return from_error(svc, call, done.error());
+    outcome = *done;
   }
-  svc.metrics.inventory(*changed);
-  return json_reply({{"stored", *changed},
-                     {"packages", packages.size()},
-                     {"updates", updates.size()}});
+  if (outcome == store::InventoryOutcome::revoked) {
+    return fail(403, "forbidden", "host revoked", "");
+  }
+  if (outcome == store::InventoryOutcome::unknown_host) {
+    return from_error(svc, call,
+                      Error{Errc::not_found, "no host " + call.host->id, call.host->id});
+  }
+  const bool stored = outcome == store::InventoryOutcome::stored;
+  svc.metrics.inventory(stored);
+  if (stored && svc.findings) svc.findings->poke();
+  return json_reply(
+      {{"stored", stored}, {"packages", package_count}, {"updates", update_count}});
 }
 
 Outcome agent_renew(Service& svc, Call& call) {

@@ -13,6 +13,7 @@
 #include "patchflow/auth/token.hpp"
 #include "patchflow/core/ranked.hpp"
 #include "patchflow/store/advisory_store.hpp"
+#include "findings_updater.hpp"
 #include "service.hpp"
 
 namespace pf::server {
@@ -67,18 +68,6 @@ Expect<store::User> find_user(Service& svc, const Call& call, store::FleetStore&
   return std::move(**u);
 }
 
-// Both stores (SQLite, PostgreSQL) are advisory stores as well as fleet stores; the lease hands
-// out the fleet side.
-Expect<store::AdvisoryStore*> advisory_store(Service& svc, const Call& call,
-                                             store::FleetStore& fleet) {
-  auto* a = dynamic_cast<store::AdvisoryStore*>(&fleet);
-  if (a == nullptr) {
-    return from_error(svc, call, make_error(Errc::backend_failed, "the store holds no advisories",
-                                            "advisories").value());
-  }
-  return a;
-}
-
 Expect<std::optional<advisories::Severity>> severity_param(const Call& call) {
   auto text = call.query_value("severity");
   if (!text) return std::nullopt;
@@ -125,6 +114,28 @@ json advisory_doc(const advisories::Advisory& a, advisories::Severity severity, 
 
 }  // namespace
 
+json finding_doc(const ranked::Finding& f) {
+  json parts = json::array();
+  for (const auto& p : f.score.parts) {
+    parts.push_back({{"name", p.name}, {"value", p.value}, {"weight", p.weight},
+                     {"contribution", p.contribution}});
+  }
+  return {{"advisory_id", f.advisory_id},
+          {"package", f.package},
+          {"source_package", f.source_package},
+          {"arch", f.arch},
+          {"installed_version", f.installed_version},
+          {"fixed_version", f.fixed_version ? json(*f.fixed_version) : json(nullptr)},
+          {"last_affected", f.last_affected ? json(*f.last_affected) : json(nullptr)},
+          {"severity", advisories::severity_name(f.severity)},
+          {"cves", f.cves},
+          {"kev", f.kev},
+          {"epss", f.epss ? json(*f.epss) : json(nullptr)},
+          {"cvss", f.cvss ? json(*f.cvss) : json(nullptr)},
+          {"risk", f.score.value},
+          {"risk_parts", std::move(parts)}};
+}
+
 Outcome whoami(Service&, Call& call) {
   const auto& p = who(call);
   return json_reply(
@@ -153,6 +164,9 @@ Outcome list_hosts(Service& svc, Call& call) {
   auto revoked = bool_param(call, "include_revoked");
   if (!revoked) return tl::unexpected(revoked.error());
   q.include_revoked = *revoked;
+  auto min_severity = severity_param(call);
+  if (!min_severity) return tl::unexpected(min_severity.error());
+  if (*min_severity) q.min_severity = static_cast<int>(**min_severity);
   if (auto ok = store::validate_host_query(q); !ok) {
     return invalid(ok.error().message, ok.error().where);
   }
@@ -192,9 +206,8 @@ Outcome list_advisories(Service& svc, Call& call) {
   if (cursor.size() > 512) return invalid("too long", "cursor");
   auto lease = svc.pool->lease();
   if (!lease) return from_error(svc, call, lease.error());
-  auto store = advisory_store(svc, call, **lease);
-  if (!store) return tl::unexpected(store.error());
-  auto all = (*store)->advisories(ecosystem);  // ordered by id
+  store::AdvisoryStore* const store = &lease->advisories();
+  auto all = store->advisories(ecosystem);  // ordered by id
   if (!all) return from_error(svc, call, all.error());
 
   struct Candidate {
@@ -224,7 +237,7 @@ Outcome list_advisories(Service& svc, Call& call) {
     }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    auto records = (*store)->cves(ids);
+    auto records = store->cves(ids);
     if (!records) return from_error(svc, call, records.error());
     std::set<std::string, std::less<>> kev;
     for (const auto& r : *records) {
@@ -255,47 +268,19 @@ Outcome host_findings(Service& svc, Call& call) {
   if (!*host) return fail(404, "not_found", "no host with this id", "id");
   auto packages = (*lease)->packages(id);
   if (!packages) return from_error(svc, call, packages.error());
-  auto store = advisory_store(svc, call, **lease);
-  if (!store) return tl::unexpected(store.error());
-  inventory::Inventory inv;
-  inv.host = id;
-  inv.ecosystem = (*host)->ecosystem;
-  inv.packages = std::move(*packages);
+  store::AdvisoryStore& store = lease->advisories();
   std::vector<advisories::Advisory> known;
-  if (!inv.ecosystem.empty()) {
-    auto a = (*store)->advisories(inv.ecosystem);
+  if (!(*host)->ecosystem.empty()) {
+    auto a = store.advisories((*host)->ecosystem);
     if (!a) return from_error(svc, call, a.error());
     known = std::move(*a);
   }
-  auto found = ranked::match(inv, known);
-  auto records = (*store)->cves(ranked::cve_ids(found));
-  if (!records) return from_error(svc, call, records.error());
-  ranked::rank(found, *records);
+  auto found = compute_findings(**host, std::move(*packages), known, store);
+  if (!found) return from_error(svc, call, found.error());
   json list = json::array();
-  for (const auto& f : found) {
-    json parts = json::array();
-    for (const auto& p : f.score.parts) {
-      parts.push_back({{"name", p.name}, {"value", p.value}, {"weight", p.weight},
-                       {"contribution", p.contribution}});
-    }
-    list.push_back(
-        {{"advisory_id", f.advisory_id},
-         {"package", f.package},
-         {"source_package", f.source_package},
-         {"arch", f.arch},
-         {"installed_version", f.installed_version},
-         {"fixed_version", f.fixed_version ? json(*f.fixed_version) : json(nullptr)},
-         {"last_affected", f.last_affected ? json(*f.last_affected) : json(nullptr)},
-         {"severity", advisories::severity_name(f.severity)},
-         {"cves", f.cves},
-         {"kev", f.kev},
-         {"epss", f.epss ? json(*f.epss) : json(nullptr)},
-         {"cvss", f.cvss ? json(*f.cvss) : json(nullptr)},
-         {"risk", f.score.value},
-         {"risk_parts", std::move(parts)}});
-  }
+  for (const auto& f : *found) list.push_back(finding_doc(f));
   return json_reply({{"host_id", id},
-                     {"ecosystem", inv.ecosystem},
+                     {"ecosystem", (*host)->ecosystem},
                      {"advisories", known.size()},
                      {"findings", std::move(list)}});
 }

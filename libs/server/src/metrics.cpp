@@ -56,6 +56,8 @@ std::string Metrics::render() const {
   counter(out, "patchflow_inventories_changed_total",
           "Uploaded inventories that differed from the stored one.", inventories_changed_);
   counter(out, "patchflow_enrollments_total", "Hosts enrolled.", enrollments_);
+  counter(out, "patchflow_logins_total", "Password logins that succeeded.", logins_ok_);
+  counter(out, "patchflow_logins_refused_total", "Password logins refused.", logins_refused_);
   counter(out, "patchflow_store_errors_total", "Store calls that failed for the store's sake.",
           store_errors_);
   std::lock_guard lock(mutex_);

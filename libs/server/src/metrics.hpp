@@ -28,6 +28,7 @@ class Metrics {
   }
   void store_error() { ++store_errors_; }
   void enrollment() { ++enrollments_; }
+  void login(bool ok) { ++(ok ? logins_ok_ : logins_refused_); }
 
   [[nodiscard]] std::uint64_t checkins_total() const { return checkins_; }
 
@@ -50,6 +51,8 @@ class Metrics {
   std::atomic<std::uint64_t> inventories_changed_{0};
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> enrollments_{0};
+  std::atomic<std::uint64_t> logins_ok_{0};
+  std::atomic<std::uint64_t> logins_refused_{0};
 };
 
 }  // namespace pf::server

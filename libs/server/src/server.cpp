@@ -204,8 +204,9 @@ Expect<void> authenticate_api(Service& svc, const httplib::Request& req, Call& c
   const std::string token = header.substr(kBearer.size());
   auto kind = auth::parse_token(token);
   if (!kind) return fail(401, "unauthenticated", "malformed token: " + kind.error().message);
-  if (*kind != auth::TokenKind::api) {
-    return fail(401, "unauthenticated", "not an API token (pfa_...)");
+  // API tokens, and the session tokens POST /api/v1/login hands out (kept the same way).
+  if (*kind != auth::TokenKind::api && *kind != auth::TokenKind::session) {
+    return fail(401, "unauthenticated", "not an API or session token (pfa_... or pfs_...)");
   }
   auto lease = svc.pool->lease();
   if (!lease) return from_error(svc, call, lease.error());
@@ -357,10 +358,14 @@ void Server::stop() {
   impl_->stopped = true;
   // Stop accepting; listen_after_bind returns once the worker threads finished what they
   // were serving.
+  // Long-polls end first: their threads are what http->stop() waits for.
+  impl_->svc.work.stop();
   if (impl_->http) impl_->http->stop();
   if (impl_->listener.joinable()) impl_->listener.join();
   // Nothing can queue a check-in any more: commit what is queued.
   if (impl_->svc.writer) impl_->svc.writer->stop();
+  if (impl_->svc.inventory_writer) impl_->svc.inventory_writer->stop();
+  if (impl_->svc.findings) impl_->svc.findings->stop();
   impl_->svc.log->info("stopped", {{"checkins", std::to_string(impl_->svc.metrics.checkins_total()),
                                     true}});
   impl_->svc.pool.reset();
@@ -429,8 +434,31 @@ Result<std::unique_ptr<Server>> Server::start(const Config& config, StartOptions
                                                    {"error", to_string(r.error())}});
         }
       });
+  // One inventory writer on SQLite's single write lock; several on PostgreSQL.
+  std::vector<OpenedStore> inventory_stores;
+  const std::size_t inventory_writers = is_postgres_url(config.database) ? 4 : 1;
+  for (std::size_t i = 0; i < inventory_writers; ++i) {
+    auto opened = open_store(config.database);
+    if (!opened) return Unexpected(opened.error());
+    inventory_stores.push_back(std::move(*opened));
+  }
+  svc.inventory_writer = std::make_unique<InventoryWriter>(
+      std::move(inventory_stores),
+      [&svc](std::size_t queued, const InventoryWriter::Outcomes& r) {
+        if (r) return;
+        svc.metrics.store_error();
+        svc.log->error("inventory batch failed", {{"inventories", std::to_string(queued), true},
+                                                  {"error", to_string(r.error())}});
+      });
   const std::size_t pool_size = std::min<std::size_t>(static_cast<std::size_t>(config.threads), 16);
   svc.pool = std::make_unique<StorePool>(config.database, pool_size, std::move(*first));
+  svc.work.set_slots(config.long_poll_slots > 0 ? config.long_poll_slots
+                                               : std::max(1, config.threads / 2));
+  // Findings are derived state with their own connection and thread (findings_updater.hpp).
+  auto findings_store = open_store(config.database);
+  if (!findings_store) return Unexpected(findings_store.error());
+  svc.findings = std::make_unique<FindingsUpdater>(std::move(*findings_store),
+                                                   config.findings_interval, *svc.log);
 
   // TLS: TLS 1.2+, the server certificate (chain), and client certificates requested (not
   // required) and verified against our CA: a certificate of another CA fails the handshake,

@@ -230,7 +230,14 @@ json host_summary(const store::Host& h) {
           {"reboot_required", h.reboot_required},
           {"last_seen", h.last_seen > 0 ? json(rfc3339(h.last_seen)) : json(nullptr)},
           {"enrolled_at", rfc3339(h.enrolled_at)},
-          {"revoked_at", time_or_null(h.revoked_at)}};
+          {"revoked_at", time_or_null(h.revoked_at)},
+          {"findings",
+           {{"open", h.open_findings},
+            {"max_severity",
+             h.max_severity >= 0
+                 ? json(advisories::severity_name(static_cast<advisories::Severity>(h.max_severity)))
+                 : json(nullptr)}}},
+          {"pending_runs", h.pending_runs}};
 }
 
 json host_detail(const store::Host& h, const std::vector<inventory::Package>& packages,

@@ -16,14 +16,18 @@
 #include <vector>
 
 #include "checkin_writer.hpp"
+#include "findings_updater.hpp"
+#include "inventory_writer.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "patchflow/auth/role.hpp"
 #include "patchflow/pki/certs.hpp"
 #include "patchflow/server/config.hpp"
 #include "patchflow/server/routes.hpp"
+#include "patchflow/core/ranked.hpp"
 #include "patchflow/store/fleet_store.hpp"
 #include "store_pool.hpp"
+#include "work_signal.hpp"
 
 namespace pf::server {
 
@@ -37,11 +41,14 @@ struct Service {
   Config config;
   std::unique_ptr<StorePool> pool;
   std::unique_ptr<CheckinWriter> writer;
+  std::unique_ptr<InventoryWriter> inventory_writer;  ///< group-commits agent inventories
   pki::CertAndKey ca;             ///< signs the agents' client certificates
   std::string client_ca_pem;      ///< what agents and clients trust for the server certificate
   std::string ca_fingerprint;     ///< of client_ca_pem
   std::string signing_key_pem;    ///< Ed25519, signs work items
   std::string signing_public_pem;
+  WorkSignal work;                ///< wakes long-polls when a run is queued
+  std::unique_ptr<FindingsUpdater> findings;  ///< keeps the findings table current
 };
 
 /// Who called an API route.
@@ -142,6 +149,8 @@ struct Route {
                                const std::vector<inventory::Package>& packages,
                                const std::vector<store::AvailableUpdate>& updates);
 [[nodiscard]] json user_doc(const store::User& u);
+/// A ranked finding as the API shows it (also what the findings table keeps as its detail).
+[[nodiscard]] json finding_doc(const ranked::Finding& f);
 [[nodiscard]] json api_token_doc(const store::ApiToken& t, std::int64_t now);
 [[nodiscard]] json enrollment_token_doc(const store::EnrollmentToken& t, std::int64_t now);
 
@@ -174,5 +183,17 @@ Outcome create_user(Service&, Call&);
 Outcome update_user(Service&, Call&);
 Outcome list_audit(Service&, Call&);
 Outcome verify_audit(Service&, Call&);
+Outcome list_findings(Service&, Call&);
+Outcome create_run(Service&, Call&);
+Outcome list_runs(Service&, Call&);
+Outcome get_run(Service&, Call&);
+Outcome cancel_run(Service&, Call&);
+Outcome agent_wait(Service&, Call&);
+Outcome agent_run_events(Service&, Call&);
+Outcome login(Service&, Call&);
+Outcome logout(Service&, Call&);
+
+/// The work a check-in answer carries: the host's next run (none when nothing is pending).
+[[nodiscard]] json pending_work(Service& svc, const Call& call);
 
 }  // namespace pf::server

@@ -37,25 +37,24 @@ Result<void> schema_current(Store& s) {
   return {};
 }
 
-// The PostgreSQL store serves the server once it implements FleetStore; until then the URL is
-// refused with a clear message. Decided at compile time, so nothing here changes when it does.
-template <class Pg = store::PostgresStore>
+// One store object seen through each interface the server uses.
+template <class Concrete>
+OpenedStore opened(std::unique_ptr<Concrete> s, std::string description) {
+  OpenedStore out;
+  Concrete* raw = s.get();
+  out.advisories = raw;
+  out.findings = raw;
+  out.runs = raw;
+  out.fleet = std::unique_ptr<store::FleetStore>(std::move(s));
+  out.check_ready = [raw] { return schema_current(*raw); };
+  out.description = std::move(description);
+  return out;
+}
+
 Result<OpenedStore> open_postgres(std::string_view url) {
-  if constexpr (std::is_base_of_v<store::FleetStore, Pg>) {
-    auto s = Pg::open(url);
-    if (!s) return Unexpected(s.error());
-    OpenedStore out;
-    Pg* raw = s->get();
-    out.fleet = std::unique_ptr<store::FleetStore>(std::move(*s));
-    out.check_ready = [raw] { return schema_current(*raw); };
-    out.description = without_password(url);
-    return out;
-  } else {
-    return make_error(Errc::invalid_input,
-                      "this build's PostgreSQL store does not hold the fleet yet; use a SQLite "
-                      "file for database",
-                      without_password(url));
-  }
+  auto s = store::PostgresStore::open(url);
+  if (!s) return Unexpected(s.error());
+  return opened(std::move(*s), without_password(url));
 }
 
 }  // namespace
@@ -68,12 +67,7 @@ Result<OpenedStore> open_store(std::string_view database) {
   if (is_postgres_url(database)) return open_postgres(database);
   auto s = store::SqliteStore::open(std::filesystem::path(std::string(database)));
   if (!s) return Unexpected(s.error());
-  OpenedStore out;
-  store::SqliteStore* raw = s->get();
-  out.fleet = std::unique_ptr<store::FleetStore>(std::move(*s));
-  out.check_ready = [raw] { return schema_current(*raw); };
-  out.description = "sqlite:" + std::string(database);
-  return out;
+  return opened(std::move(*s), "sqlite:" + std::string(database));
 }
 
 StorePool::StorePool(std::string database, std::size_t size, OpenedStore first)

@@ -34,6 +34,9 @@ class StorePool {
     ~Lease();
     store::FleetStore* operator->() const { return store_->fleet.get(); }
     store::FleetStore& operator*() const { return *store_->fleet; }
+    [[nodiscard]] store::AdvisoryStore& advisories() const { return *store_->advisories; }
+    [[nodiscard]] store::FindingStore& findings() const { return *store_->findings; }
+    [[nodiscard]] store::RunStore& runs() const { return *store_->runs; }
     [[nodiscard]] Result<void> check_ready() const { return store_->check_ready(); }
 
    private:

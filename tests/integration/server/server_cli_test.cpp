@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "patchflow/common/process.hpp"
+#include "patchflow/core/advisory.hpp"
+#include "patchflow/store_sqlite/sqlite_store.hpp"
 #include "server_harness.hpp"
 
 namespace {
@@ -131,6 +133,67 @@ TEST_F(ServerCli, TokensCreateThenHostsListAndShow) {
   auto forbidden = patchflow({"tokens", "create", "--ca", ca, "--token", viewer}, env);
   EXPECT_EQ(forbidden.exit_code, 3) << forbidden.err;
   EXPECT_NE(forbidden.err.find("forbidden"), std::string::npos) << forbidden.err;
+}
+
+TEST_F(ServerCli, FindingsListAndHostsBySeverity) {
+  Harness h(tmp_.path(), [](pf::server::Config& c) { c.findings_interval = 1s; });
+  namespace adv = pf::advisories;
+  adv::Advisory a;
+  a.id = "DSA-4242-1";
+  a.severity = adv::Severity::high;
+  a.cves = {"CVE-2026-4242"};
+  a.source = "osv";
+  adv::Affected e;
+  e.ecosystem = "Debian:12";
+  e.package = "openssl";
+  e.package_kind = adv::PackageKind::source;
+  e.events = {{adv::EventType::introduced, "0"}, {adv::EventType::fixed, "3.0.13-1"}};
+  a.affected.push_back(e);
+  auto store = must(pf::store::SqliteStore::open(h.database()));
+  must(store->put_advisories(std::vector<adv::Advisory>{a}));
+  const Agent agent = h.enroll(h.enrollment_token(), "db-3.example.org");
+  auto cli = h.client(&agent);
+  const json inv = {{"hash", "sha256:cli"},
+                    {"packages", {{{"name", "openssl"}, {"arch", "amd64"}, {"version", "3.0.11-1"},
+                                   {"source", "openssl"}, {"source_version", "3.0.11-1"}}}},
+                    {"updates", json::array()}};
+  ASSERT_EQ(send(*cli, "PUT", "/agent/v1/inventory", inv.dump()).status, 200);
+
+  const std::vector<std::string> env = {"PATCHFLOW_TOKEN=" + h.admin_token(),
+                                        "PATCHFLOW_SERVER=" + h.url()};
+  const std::string ca = h.ca_file().string();
+  json doc;
+  for (int i = 0; i < 100; ++i) {  // the server's findings updater runs every second
+    auto listed = patchflow({"findings", "list", "--ca", ca, "--output", "json"}, env);
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    doc = json::parse(listed.out);
+    if (!doc["findings"].empty()) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_EQ(doc["findings"].size(), 1u) << doc.dump();
+  EXPECT_EQ(doc["findings"][0]["advisory_id"], "DSA-4242-1");
+  EXPECT_EQ(doc["findings"][0]["host_id"], agent.host_id);
+  auto table = patchflow({"findings", "list", "--ca", ca, "--severity", "high"}, env);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out.rfind("RISK", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("DSA-4242-1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("3.0.13-1"), std::string::npos) << table.out;
+  auto critical = patchflow({"findings", "list", "--ca", ca, "--severity", "critical",
+                             "--output", "json"}, env);
+  EXPECT_EQ(json::parse(critical.out)["findings"].size(), 0u);
+  auto bad = patchflow({"findings", "list", "--ca", ca, "--severity", "dire"}, env);
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("severity"), std::string::npos) << bad.err;
+
+  auto hosts = patchflow({"hosts", "list", "--ca", ca, "--severity", "high", "--output", "json"},
+                         env);
+  ASSERT_EQ(hosts.exit_code, 0) << hosts.err;
+  ASSERT_EQ(json::parse(hosts.out)["hosts"].size(), 1u) << hosts.out;
+  auto host_table = patchflow({"hosts", "list", "--ca", ca}, env);
+  EXPECT_NE(host_table.out.find("1 (max high)"), std::string::npos) << host_table.out;
+  auto none = patchflow({"hosts", "list", "--ca", ca, "--severity", "critical", "--output",
+                         "json"}, env);
+  EXPECT_EQ(json::parse(none.out)["hosts"].size(), 0u);
 }
 
 TEST_F(ServerCli, AuditVerifyRemoteAndLocalFindsTampering) {

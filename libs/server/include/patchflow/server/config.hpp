@@ -37,6 +37,13 @@ struct Config {
   int threads{64};  ///< HTTP worker threads
   std::chrono::seconds keep_alive_timeout{2};
   std::chrono::seconds agent_cert_validity{90 * 86400};
+  std::chrono::seconds session_ttl{12 * 3600};  ///< lifetime of a token from password login
+  std::chrono::seconds long_poll_timeout{30};   ///< longest GET /agent/v1/wait
+  /// Waits held at once (each holds a worker thread); 0: half of `threads`. Beyond it a wait
+  /// answers at once with "no work" and the agent falls back to its check-in interval.
+  int long_poll_slots{0};
+  std::chrono::seconds findings_interval{10};   ///< how often stale findings are looked for
+  std::chrono::seconds work_ttl{86400};         ///< default validity of a signed work item
 
   /// "host:port" as written in the config ("[::1]:8443" for IPv6).
   [[nodiscard]] std::string listen() const;

@@ -9,12 +9,19 @@
 #include <string_view>
 
 #include "patchflow/common/error.hpp"
+#include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/finding_store.hpp"
 #include "patchflow/store/fleet_store.hpp"
+#include "patchflow/store/run_store.hpp"
 
 namespace pf::server {
 
 struct OpenedStore {
   std::unique_ptr<store::FleetStore> fleet;
+  // The same object through its other interfaces (owned by `fleet`).
+  store::AdvisoryStore* advisories{nullptr};
+  store::FindingStore* findings{nullptr};
+  store::RunStore* runs{nullptr};
   /// Succeeds when the database answers and its schema is the one this build knows.
   std::function<Result<void>()> check_ready;
   /// "sqlite:/path" or "postgresql://host:port/db" (no password), for logs.
