@@ -101,6 +101,61 @@ CallResult<CheckinResponse> checkin(const HttpsClient& client, const std::string
   return out;
 }
 
+std::vector<WorkItem> work_items(const std::string& work_json) {
+  std::vector<WorkItem> out;
+  const json doc = json::parse(work_json, nullptr, false);
+  if (!doc.is_array()) return out;
+  for (const auto& w : doc) {
+    if (!w.is_object()) continue;
+    const auto id = w.find("run_id");
+    const auto env = w.find("envelope");
+    if (id == w.end() || !id->is_string() || env == w.end() || !env->is_string()) continue;
+    WorkItem item{id->get<std::string>(), "", env->get<std::string>()};
+    if (const auto job = w.find("job"); job != w.end() && job->is_string()) {
+      item.job = job->get<std::string>();
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+CallResult<std::optional<WorkItem>> wait_for_work(const HttpsClient& client, int timeout_s) {
+  constexpr std::string_view kPath = "/agent/v1/wait";
+  const std::string path = std::string(kPath) + "?timeout=" + std::to_string(timeout_s);
+  auto r = client.request("GET", path);
+  if (!r) return tl::unexpected(r.error());
+  if (r->status == 204) return std::optional<WorkItem>();
+  auto doc = object_of(client, kPath, *r);
+  if (!doc) return tl::unexpected(doc.error());
+  auto items = work_items(json::array({*doc}).dump());
+  if (items.empty()) {
+    return tl::unexpected(bad_answer(client, kPath, "no string \"run_id\" and \"envelope\""));
+  }
+  return std::optional<WorkItem>(std::move(items.front()));
+}
+
+CallResult<EventsResponse> post_events(const HttpsClient& client, const std::string& run_id,
+                                       const std::vector<RunEvent>& events) {
+  const std::string path = "/agent/v1/runs/" + run_id + "/events";
+  json list = json::array();
+  for (const auto& e : events) {
+    json body = json::parse(e.body_json, nullptr, false);
+    if (!body.is_object()) body = json{{"text", e.body_json}};
+    json item = {{"id", e.id}, {"seq", e.seq}, {"kind", e.kind}, {"body", std::move(body)}};
+    if (!e.state.empty()) item["state"] = e.state;
+    list.push_back(std::move(item));
+  }
+  auto r = client.request("POST", path, json{{"events", std::move(list)}}.dump());
+  if (!r) return tl::unexpected(r.error());
+  auto doc = object_of(client, path, *r);
+  if (!doc) return tl::unexpected(doc.error());
+  EventsResponse out;
+  out.accepted = doc->value("accepted", std::int64_t{0});
+  out.duplicates = doc->value("duplicates", std::int64_t{0});
+  out.state = doc->value("state", std::string());
+  return out;
+}
+
 std::string inventory_document(const std::string& hash,
                                const std::vector<inventory::Package>& packages,
                                const std::vector<pkg::Update>& updates) {

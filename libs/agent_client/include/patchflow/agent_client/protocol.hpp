@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,43 @@ struct InventoryResponse {
 [[nodiscard]] CallResult<InventoryResponse> put_inventory(
     const HttpsClient& client, const std::string& hash,
     const std::vector<inventory::Package>& packages, const std::vector<pkg::Update>& updates);
+
+/// A run handed to the agent: the envelope exactly as the server signed it.
+struct WorkItem {
+  std::string run_id;
+  std::string job;
+  std::string envelope;
+};
+
+/// The work items of a check-in answer (CheckinResponse::work_json); items that are not
+/// objects with string run_id and envelope are left out.
+[[nodiscard]] std::vector<WorkItem> work_items(const std::string& work_json);
+
+/// GET /agent/v1/wait?timeout=N: the host's next run, or nullopt when none came within
+/// `timeout_s` (204). The client's total timeout must exceed timeout_s.
+[[nodiscard]] CallResult<std::optional<WorkItem>> wait_for_work(const HttpsClient& client,
+                                                                int timeout_s);
+
+/// One event of a run for POST /agent/v1/runs/{id}/events.
+struct RunEvent {
+  std::string id;     ///< stable across retries ("<run_id>:<seq>")
+  std::uint64_t seq{0};
+  std::string kind;   ///< "step", "postponed", "outcome", ...
+  std::string state;  ///< "" or running, succeeded, failed, skipped, rolled_back
+  std::string body_json;  ///< a JSON object
+};
+
+struct EventsResponse {
+  std::int64_t accepted{0};
+  std::int64_t duplicates{0};
+  std::string state;  ///< the run's state on the server
+};
+
+/// POST /agent/v1/runs/{run_id}/events. Errc::conflict with http_status 409 and code
+/// "canceled" when an operator canceled the run.
+[[nodiscard]] CallResult<EventsResponse> post_events(const HttpsClient& client,
+                                                     const std::string& run_id,
+                                                     const std::vector<RunEvent>& events);
 
 /// POST /agent/v1/renew {csr_pem} → the new certificate (PEM).
 [[nodiscard]] CallResult<std::string> renew(const HttpsClient& client, const std::string& csr_pem);
