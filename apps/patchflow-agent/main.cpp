@@ -8,6 +8,11 @@
 
 #include "agent_command.hpp"
 
+namespace pf::agent_cli {
+/// `job run | resume | status | events` (job_command.cpp).
+void add_job_command(CLI::App& root, int& exit_code);
+}  // namespace pf::agent_cli
+
 int main(int argc, char** argv) {
   CLI::App app{"patchflow-agent: inventory and package work on one host, reported to a "
                "patchflow server",
@@ -25,6 +30,7 @@ int main(int argc, char** argv) {
   pf::agent_cli::add_package_commands(app, exit_code);
   pf::agent_cli::add_enroll_command(app, exit_code);
   pf::agent_cli::add_run_command(app, exit_code);
+  pf::agent_cli::add_job_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

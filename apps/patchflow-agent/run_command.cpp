@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // `patchflow-agent run`: the check-in loop. Each cycle: renew the certificate when a third of
 // its validity is left, collect the facts, the packages and the available updates, check in
-// with the inventory hash, upload the inventory when the server asks for it, then sleep for
-// the interval the server chose. Failures back off exponentially with full jitter; a revoked
+// with the inventory hash, upload the inventory when the server asks for it, resume unfinished
+// runs and run the work the answer carries (work_loop.hpp), then long-poll the server for work
+// until the interval the server chose has passed. Failures back off exponentially with full jitter; a revoked
 // host stops the loop.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "patchflow/pki/certs.hpp"
 #include "patchflow/pki/files.hpp"
 #include "protocol_support.hpp"
+#include "work_loop.hpp"
 
 namespace pf::agent_cli {
 
@@ -47,6 +49,9 @@ struct RunFlags {
   std::string now;  ///< tests: the time the rotation decision is taken at (RFC 3339, UTC)
   InventoryFlags inventory;
   BackendFlags backend;
+  WorkFlags work;
+  bool no_wait{false};
+  unsigned wait_s{30};  ///< longest long-poll
 };
 
 /// Why a cycle did not complete.
@@ -89,6 +94,33 @@ class Agent {
     backend_flags_ = flags.backend;
     backend_flags_.root = flags.inventory.root;
     backend_flags_.rpm_dbpath = flags.inventory.rpm_dbpath;
+    WorkFlags work = flags.work;
+    work.boot_id_file = flags.inventory.boot_id_file;
+    work.proc_dir = flags.inventory.proc_dir;
+    work_.emplace(*client_, files_, state_.host_id, backend_flags_, work);
+  }
+
+  /// Until the next check-in is due: waits for work with long-polls (each at most --wait
+  /// seconds) and runs what comes; plain sleep with --no-wait or when the server cannot be
+  /// asked. False when a stop was requested.
+  bool idle(seconds interval) {
+    const auto deadline = std::chrono::steady_clock::now() + interval;
+    while (!stop_requested()) {
+      const auto left =
+          std::chrono::duration_cast<seconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return true;
+      if (flags_.no_wait) return stop_aware_sleep(left);
+      const int poll = static_cast<int>(std::min<std::int64_t>(left.count(), flags_.wait_s));
+      auto item = ac::wait_for_work(*client_, poll);
+      if (!item) {
+        if (stop_requested()) return false;
+        // Not fatal: the check-in loop reports failures; keep to the interval.
+        return stop_aware_sleep(std::chrono::duration_cast<milliseconds>(
+            deadline - std::chrono::steady_clock::now()));
+      }
+      if (*item) work_->handle(**item);
+    }
+    return false;
   }
 
   /// One cycle; the seconds the server wants until the next one.
@@ -122,6 +154,12 @@ class Agent {
           }
         }
       }
+    }
+    // Runs left unfinished (a killed agent, a reboot) first, then what the server hands out.
+    work_->resume_and_report();
+    for (const auto& item : ac::work_items(answer->work_json)) {
+      if (stop_requested()) break;
+      work_->handle(item);
     }
     // The server chooses (with its jitter); bounded so that a bad answer neither spins nor
     // silences the agent for long.
@@ -225,6 +263,7 @@ class Agent {
   std::optional<ac::HttpsClient> client_;
   BackendFlags backend_flags_;
   std::optional<std::chrono::steady_clock::time_point> last_refresh_;
+  std::optional<WorkHandler> work_;
 };
 
 int run_loop(const RunFlags& flags) {
@@ -268,7 +307,7 @@ int run_loop(const RunFlags& flags) {
       }
       backoff.reset();
       if (flags.once) return kExitOk;
-      if (!stop_aware_sleep(seconds(std::max<std::int64_t>(1, *next)))) break;
+      if (!agent.idle(seconds(std::max<std::int64_t>(1, *next)))) break;
       continue;
     }
     const CycleFailure& f = next.error();
@@ -294,7 +333,9 @@ int run_loop(const RunFlags& flags) {
 void add_run_command(CLI::App& root, int& exit_code) {
   static RunFlags flags;
   auto* cmd = root.add_subcommand(
-      "run", "check in with the server in a loop: facts, inventory when it changed, renewals");
+      "run",
+      "check in with the server in a loop: facts, inventory when it changed, renewals, and the\n"
+      "signed jobs the server hands out (verified, run, journaled, reported)");
   cmd->add_option("--state-dir", flags.state_dir,
                   "the state directory 'enroll' wrote (default $PATCHFLOW_AGENT_STATE_DIR or "
                   "/var/lib/patchflow-agent)")
@@ -312,6 +353,12 @@ void add_run_command(CLI::App& root, int& exit_code) {
   cmd->add_option("--now", flags.now, "")->group("");
   add_inventory_flags(*cmd, flags.inventory);
   add_backend_flags(*cmd, flags.backend, false, false);
+  add_work_flags(*cmd, flags.work);
+  cmd->add_flag("--no-wait", flags.no_wait,
+                "between check-ins, sleep instead of long-polling the server for work");
+  cmd->add_option("--wait", flags.wait_s, "longest long-poll for work, seconds (default 30)")
+      ->check(CLI::Range(1, 300))
+      ->option_text("SECONDS");
   cmd->footer(
       "Stops on SIGTERM or SIGINT (exit 0). Exit codes: 0 stopped or --once done, 2 not enrolled\n"
       "or a bad state directory, 3 server unreachable (--once) or the host revoked / not\n"

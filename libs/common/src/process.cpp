@@ -2,6 +2,7 @@
 #include "patchflow/common/process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <poll.h>
 #include <signal.h>
@@ -114,6 +115,19 @@ Result<Outcome> run(const Spec& spec) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    if (spec.gid >= 0) {
+      const gid_t gid = static_cast<gid_t>(spec.gid);
+      if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0) {
+        int e = errno;
+        (void)!::write(exec_w.fd, &e, sizeof e);
+        ::_exit(127);
+      }
+    }
+    if (spec.uid >= 0 && ::setuid(static_cast<uid_t>(spec.uid)) != 0) {
+      int e = errno;
+      (void)!::write(exec_w.fd, &e, sizeof e);
+      ::_exit(127);
+    }
     if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) {
       int e = errno;
       (void)!::write(exec_w.fd, &e, sizeof e);

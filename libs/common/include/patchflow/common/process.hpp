@@ -26,6 +26,11 @@ struct Spec {
   /// At most this many bytes of each stream are kept: the last ones (the tail is what explains a
   /// failure).
   std::size_t max_capture{1 << 20};
+  /// Run as this user and group: the child sets its groups to `gid` alone, then its gid, then
+  /// its uid, before exec (a failure is reported like a program that cannot be started).
+  /// -1 keeps the caller's. Resolve names with getpwnam_r before calling run().
+  long uid{-1};
+  long gid{-1};
 };
 
 /// How it ended. exit_code is -1 when the process was ended by a signal.
