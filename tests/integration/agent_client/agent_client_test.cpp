@@ -30,7 +30,10 @@
 #include "../server/server_harness.hpp"
 #include "patchflow/common/process.hpp"
 #include "patchflow/lab/deb.hpp"
+#include "patchflow/core/advisory.hpp"
 #include "patchflow/pkg/dpkg_status.hpp"
+#include "patchflow/store_sqlite/sqlite_store.hpp"
+#include "patchflow/pki/signing.hpp"
 
 namespace {
 
@@ -577,6 +580,153 @@ TEST_F(AgentClient, RunOnceUploadsTheInventoryOnlyWhenItChanged) {
   EXPECT_TRUE(host.doc["updates"].empty()) << host.body;
   EXPECT_NE(json::parse(read_file(state_ / "state.json"))["inventory_hash"],
             state["inventory_hash"]);
+}
+
+// The job a test queues: pre and post commands that leave a trace, the install, a check.
+json job_with_install(const fs::path& trace) {
+  return {{"job", "weekly-web"},
+          {"preconditions",
+           {{{"id", "dpkg-there"}, {"type", "check"}, {"check", "file_present"},
+             {"path", "/var/lib/dpkg/status"}}}},
+          {"pre", {{{"id", "stop-app"}, {"type", "command"},
+                    {"shell", "echo pre >> " + trace.string()}}}},
+          {"install", {{"select", "all"}}},
+          {"post", {{{"id", "start-app"}, {"type", "command"},
+                     {"shell", "echo post >> " + trace.string()}}}},
+          {"rollback", {{"when", "on_failure"}, {"mode", "packages"}}}};
+}
+
+TEST_F(AgentClient, AJobFromTheServerIsVerifiedRunOnTheRootAndReportedOnce) {
+  Harness h(tmp_.path(), [](pf::server::Config& c) { c.findings_interval = 1s; });
+  // An advisory for the root's pf-base (source pf-base-src), fixed in 2.0-1.
+  {
+    namespace adv = pf::advisories;
+    adv::Advisory a;
+    a.id = "DSA-9000-1";
+    a.severity = adv::Severity::high;
+    a.cves = {"CVE-2026-9000"};
+    a.source = "debian";
+    adv::Affected e;
+    e.ecosystem = "Debian:12";
+    e.package = "pf-base-src";
+    e.package_kind = adv::PackageKind::source;
+    e.events = {{adv::EventType::introduced, "0"}, {adv::EventType::fixed, "2.0-1"}};
+    a.affected.push_back(e);
+    auto store = must(pf::store::SqliteStore::open(h.database()));
+    must(store->put_advisories(std::vector<adv::Advisory>{a}));
+  }
+  const std::string id = enroll(h);
+  write_file(state_ / "policy.json", R"({"commands":"allow"})");
+  // The real agent's inventory makes the finding appear, through the API and the CLI.
+  auto inventory = agent(run_args({"--once"}));
+  ASSERT_EQ(inventory.exit_code, 0) << inventory.err;
+  const std::vector<std::string> cli_env = {"PATCHFLOW_TOKEN=" + h.admin_token(),
+                                            "PATCHFLOW_SERVER=" + h.url(),
+                                            "PATCHFLOW_CA=" + h.ca_file().string()};
+  auto findings_cli = [&](const std::string& status) {
+    auto r = process::run({.argv = {PF_PATCHFLOW_BIN, "findings", "list", "--status", status,
+                                    "--output", "json"},
+                           .env = cli_env});
+    EXPECT_TRUE(r && r->exit_code == 0) << (r ? r->err : pf::to_string(r.error()));
+    return r && r->exit_code == 0 ? json::parse(r->out)["findings"] : json::array();
+  };
+  ASSERT_TRUE(eventually([&] { return findings_cli("open").size() == 1; }, 20s));
+  const json open = findings_cli("open")[0];
+  EXPECT_EQ(open["host_id"], id);
+  EXPECT_EQ(open["advisory_id"], "DSA-9000-1");
+  EXPECT_EQ(open["package"], "pf-base");
+  EXPECT_EQ(open["installed_version"], "1.0-1");
+  const fs::path trace = tmp_.path() / "trace";
+  auto created = h.api("POST", "/api/v1/hosts/" + id + "/runs", {{"job", job_with_install(trace)}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string run_id = created.doc["id"].get<std::string>();
+
+  // One cycle: check-in (the answer carries the run), verify, run, report.
+  auto first = agent(run_args({"--once"}));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("run " + run_id + ": succeeded"), std::string::npos) << first.err;
+  auto run = h.api("GET", "/api/v1/runs/" + run_id);
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.doc["state"], "succeeded") << run.body;
+  const auto events = run.doc["events"].get<int>();
+  EXPECT_GE(events, 4) << run.body;  // precondition, pre, install, post results + the outcome
+  std::set<std::string> steps;
+  for (const auto& e : run.doc["event_log"]) {
+    if (e["kind"] == "step") steps.insert(e["body"]["step_id"].get<std::string>());
+  }
+  EXPECT_TRUE(steps.count("dpkg-there") && steps.count("stop-app") && steps.count("install") &&
+              steps.count("start-app"))
+      << run.body;
+  // The root really changed, and the commands ran once each.
+  std::map<std::string, std::string> versions;
+  for (const auto& p : must(pf::pkg::read_dpkg_status(pf::pkg::dpkg_status_path(root_)))) {
+    versions[p.name] = p.version;
+  }
+  EXPECT_EQ(versions["pf-base"], "2.0-1");
+  EXPECT_EQ(versions["pf-web"], "1.1-1");
+  EXPECT_EQ(read_file(trace), "pre\npost\n");
+
+  // Another cycle: nothing runs again and nothing is reported twice; the patched inventory
+  // goes up and the finding is fixed.
+  auto second = agent(run_args({"--once", "--no-refresh"}));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(read_file(trace), "pre\npost\n");
+  EXPECT_EQ(h.api("GET", "/api/v1/runs/" + run_id).doc["events"].get<int>(), events);
+  EXPECT_EQ(h.api("GET", "/api/v1/hosts/" + id).doc["pending_runs"], 0);
+  ASSERT_TRUE(eventually([&] { return findings_cli("fixed").size() == 1; }, 20s));
+  EXPECT_TRUE(findings_cli("open").empty());
+  EXPECT_EQ(findings_cli("fixed")[0]["advisory_id"], "DSA-9000-1");
+}
+
+TEST_F(AgentClient, WorkNotSignedByTheServersKeyIsRefusedAndReported) {
+  Harness h(tmp_.path());
+  const std::string id = enroll(h);
+  write_file(state_ / "policy.json", R"({"commands":"allow"})");
+  // The agent trusts another key than the one the server signs with.
+  const auto other = must(pki::generate_signing_key());
+  write_file(state_ / "signing.pub", other.public_pem);
+  const fs::path trace = tmp_.path() / "trace";
+  auto created = h.api("POST", "/api/v1/hosts/" + id + "/runs", {{"job", job_with_install(trace)}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string run_id = created.doc["id"].get<std::string>();
+  auto r = agent(run_args({"--once"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("refused run " + run_id), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(trace)) << "nothing ran";
+  auto run = h.api("GET", "/api/v1/runs/" + run_id);
+  EXPECT_EQ(run.doc["state"], "failed") << run.body;
+  EXPECT_EQ(run.doc["outcome"]["outcome"], "refused") << run.body;
+  std::map<std::string, std::string> versions;
+  for (const auto& p : must(pf::pkg::read_dpkg_status(pf::pkg::dpkg_status_path(root_)))) {
+    versions[p.name] = p.version;
+  }
+  EXPECT_EQ(versions["pf-base"], "1.0-1") << "nothing installed";
+}
+
+TEST_F(AgentClient, ALoopingAgentGetsWorkThroughTheLongPoll) {
+  Harness h(tmp_.path());
+  const std::string id = enroll(h);
+  write_file(state_ / "policy.json", R"({"commands":"allow"})");
+  Background bg(run_args({"--no-refresh", "--wait", "20"}), base_env(tmp_.path()),
+                tmp_.path() / "agent.log");
+  // The first check-in (60 s interval): the agent is then waiting in its long-poll.
+  ASSERT_TRUE(eventually([&] { return metric(h, "patchflow_checkins_total") >= 1; }, 30s))
+      << bg.log();
+  std::this_thread::sleep_for(500ms);
+  const fs::path trace = tmp_.path() / "trace";
+  json job = {{"job", "quick"},
+              {"pre", {{{"id", "mark"}, {"type", "command"},
+                        {"shell", "echo ran >> " + trace.string()}}}}};
+  auto created = h.api("POST", "/api/v1/hosts/" + id + "/runs", {{"job", job}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string run_id = created.doc["id"].get<std::string>();
+  EXPECT_TRUE(eventually(
+      [&] { return h.api("GET", "/api/v1/runs/" + run_id).doc["state"] == "succeeded"; }, 20s))
+      << bg.log();
+  EXPECT_EQ(read_file(trace), "ran\n");
+  EXPECT_EQ(metric(h, "patchflow_checkins_total"), 1) << "delivered by the long-poll, not a check-in";
+  bg.signal(SIGTERM);
+  EXPECT_EQ(bg.wait_for(15s), std::optional<int>(0)) << bg.log();
 }
 
 TEST_F(AgentClient, TheLoopBacksOffWhileTheServerIsDownAndComesBackAfterARestart) {
