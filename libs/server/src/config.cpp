@@ -374,7 +374,7 @@ const std::vector<Setting>& table() {
                                                                    std::chrono::hours(1));
        },
        [](const Config& c) { return format_seconds(c.findings_interval); }},
-      {{"work_ttl", "duration", "24h",
+      {{"work_ttl", "duration", "1d",
         "how long a signed work item stays valid when the request names no expiry; 1m..30d"},
        [](Config& c, std::string_view s) {
          return parse_duration_setting<&Config::work_ttl>(c, s, std::chrono::minutes(1),
