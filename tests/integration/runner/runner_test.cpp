@@ -292,6 +292,27 @@ TEST_F(JobRunner, PostStepFailureRollsBackOnADnfRoot) {
   EXPECT_EQ(rpm_version(root, "pf-app"), "1.0-1");
 }
 
+TEST_F(JobRunner, AHealthRegressionRollsBack) {
+  auto root = deb_world();
+  fs::create_directories(root / "run");
+  write(root / "run/app.running", "");
+  json job = jetpatch("r-health", root, "1.1-1");  // the validate step passes after the install
+  // ...but the app is not started again: its probe passed before and fails after.
+  job["post"] = json::array({job["post"][1]});
+  job["baseline"]["probes"] = json::array({{{"name", "app-running"}, {"kind", "command"},
+                                            {"argv", {"test", "-e", (root / "run/app.running").string()}}}});
+  auto r = agent(run_args(sign(job), root));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto rep = report(r);
+  EXPECT_EQ(rep["outcome"], "rolled_back") << r.out;
+  bool named = false;
+  for (const auto& g : rep["regressions"]) {
+    named = named || g.get<std::string>().find("app-running") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << rep.dump();
+  EXPECT_EQ(deb_version(root, "pf-app"), "1.0-1");  // from the package database
+}
+
 TEST_F(JobRunner, RecoveryFlagPostponesThenSkips) {
   auto root = deb_world();
   write(root / "var/lib/app/recovery.flag", "recovering\n");
