@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "patchflow/common/error.hpp"
 #include "patchflow/pkg/backend.hpp"
@@ -62,5 +63,9 @@ void add_package_commands(CLI::App& root, int& exit_code);
 /// `enroll` and `run`: the agent protocol (enroll_command.cpp, run_command.cpp).
 void add_enroll_command(CLI::App& root, int& exit_code);
 void add_run_command(CLI::App& root, int& exit_code);
+
+/// The process's own argv (from /proc/self/cmdline), for the lab reboot provider's restart of
+/// the agent (job_command.cpp).
+[[nodiscard]] std::vector<std::string> own_argv();
 
 }  // namespace pf::agent_cli

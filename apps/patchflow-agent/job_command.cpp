@@ -79,21 +79,6 @@ std::string state_dir_of(const JobFlags& f) {
   return f.state_dir.empty() ? agent_client::default_state_dir().string() : f.state_dir;
 }
 
-// The process's own argv, for the lab reboot's restart.
-std::vector<std::string> own_argv() {
-  std::vector<std::string> out;
-  auto text = files::read_at_most("/proc/self/cmdline", 1 << 20);
-  if (!text) return out;
-  std::size_t pos = 0;
-  while (pos < text->size()) {
-    const auto end = text->find('\0', pos);
-    out.push_back(text->substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return out;
-}
-
 json report_json(const runner::RunReport& r) {
   json results = json::array();
   for (const auto& s : r.results) {
@@ -352,6 +337,20 @@ void add_job_command(CLI::App& app, int& exit_code) {
     for (const auto& e : *ev) std::cout << e.json << "\n";
     exit_code = kJobSucceeded;
   });
+}
+
+std::vector<std::string> own_argv() {
+  std::vector<std::string> out;
+  auto text = files::read_at_most("/proc/self/cmdline", 1 << 20);
+  if (!text) return out;
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    const auto end = text->find('\0', pos);
+    out.push_back(text->substr(pos, end == std::string::npos ? std::string::npos : end - pos));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return out;
 }
 
 }  // namespace pf::agent_cli

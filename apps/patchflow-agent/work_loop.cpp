@@ -37,21 +37,6 @@ std::string kind_of(const json& record) {
   return type == "result" ? "step" : type;
 }
 
-// The process's own argv, for the lab reboot's restart of the agent.
-std::vector<std::string> own_argv() {
-  std::vector<std::string> out;
-  auto text = files::read_at_most("/proc/self/cmdline", 1 << 20);
-  if (!text) return out;
-  std::size_t pos = 0;
-  while (pos < text->size()) {
-    const auto end = text->find('\0', pos);
-    out.push_back(text->substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 WorkHandler::WorkHandler(const ac::HttpsClient& client, ac::StateFiles files, std::string host_id,

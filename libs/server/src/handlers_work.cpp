@@ -41,6 +41,18 @@ Expect<std::string> text_param(const Call& call, std::string_view key, std::size
   return v;
 }
 
+// limit (1..kMaxPageSize, default 100) and cursor (at most max_cursor bytes) of a listing.
+Expect<void> page_params(const Call& call, int& limit, std::string& cursor,
+                         std::size_t max_cursor) {
+  auto l = int_param(call, "limit", 100, 1, store::kMaxPageSize);
+  if (!l) return tl::unexpected(l.error());
+  auto c = text_param(call, "cursor", max_cursor);
+  if (!c) return tl::unexpected(c.error());
+  limit = *l;
+  cursor = std::move(*c);
+  return {};
+}
+
 Expect<store::Labels> label_params(const Call& call) {
   store::Labels labels;
   for (const auto& l : call.query_values("label")) {
@@ -118,12 +130,7 @@ Outcome list_findings(Service& svc, Call& call) {
   auto labels = label_params(call);
   if (!labels) return tl::unexpected(labels.error());
   q.labels = std::move(*labels);
-  auto limit = int_param(call, "limit", 100, 1, store::kMaxPageSize);
-  if (!limit) return tl::unexpected(limit.error());
-  q.limit = *limit;
-  auto cursor = text_param(call, "cursor", 8192);
-  if (!cursor) return tl::unexpected(cursor.error());
-  q.cursor = std::move(*cursor);
+  if (auto ok = page_params(call, q.limit, q.cursor, 8192); !ok) return tl::unexpected(ok.error());
   if (auto ok = store::validate_finding_query(q); !ok) {
     return invalid(ok.error().message, ok.error().where);
   }
@@ -227,12 +234,7 @@ Outcome list_runs(Service& svc, Call& call) {
     if (!state) return invalid("not a run state", "state");
     q.state = *state;
   }
-  auto limit = int_param(call, "limit", 100, 1, store::kMaxPageSize);
-  if (!limit) return tl::unexpected(limit.error());
-  q.limit = *limit;
-  auto cursor = text_param(call, "cursor", 128);
-  if (!cursor) return tl::unexpected(cursor.error());
-  q.cursor = std::move(*cursor);
+  if (auto ok = page_params(call, q.limit, q.cursor, 128); !ok) return tl::unexpected(ok.error());
   if (auto ok = store::validate_run_query(q); !ok) {
     return invalid(ok.error().message, ok.error().where);
   }
