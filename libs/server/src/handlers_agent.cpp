@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "inventory_parse.hpp"
 #include "patchflow/auth/token.hpp"
 #include "patchflow/pki/certs.hpp"
 #include "service.hpp"
@@ -249,113 +250,23 @@ Outcome agent_checkin(Service& svc, Call& call) {
                      {"work", pending_work(svc, call)}});
 }
 
-namespace {
-
-// Moves a text field of inventory row `index` of `list` out of the parsed body: the fast path
-// of string_field for the rows of a large inventory (no copy, no field path built). Anything
-// but a plain string within the limits goes to string_field, which gives the error.
-Expect<void> take_text(json& row, std::string_view key, std::string_view list,
-                       std::size_t index, bool required, std::string& out) {
-  const auto it = row.find(key);
-  if (it != row.end() && it->is_string()) {
-    auto& s = it->get_ref<std::string&>();
-    if (s.size() <= store::kMaxFactField && s.find('\0') == std::string::npos) {
-      out = std::move(s);
-      return {};
-    }
-  } else if (!required && (it == row.end() || it->is_null())) {
-    return {};
-  }
-  const std::string where = std::string(list) + "[" + std::to_string(index) + "]";
-  auto v = string_field(row, key, where, required, store::kMaxFactField);
-  if (!v) return tl::unexpected(v.error());
-  return {};
-}
-
-}  // namespace
-
 Outcome agent_inventory(Service& svc, Call& call) {
-  json& body = call.body;
-  auto hash = string_field(body, "hash", "", true, store::kMaxFactField);
-  if (!hash) return tl::unexpected(hash.error());
-  if ((*hash)->empty()) return invalid("empty", "hash");
-
-  const auto array = [&](std::string_view key) -> Expect<json*> {
-    const auto it = body.find(key);
-    if (it == body.end() || it->is_null()) return nullptr;
-    if (!it->is_array()) return invalid("expected an array", std::string(key));
-    if (it->size() > store::kMaxInventoryRows) {
-      return invalid("more than " + std::to_string(store::kMaxInventoryRows) + " rows",
-                     std::string(key));
-    }
-    return &*it;
-  };
-  const auto row_where = [](std::string_view list, std::size_t i) {
-    return std::string(list) + "[" + std::to_string(i) + "]";
-  };
-
-  // The rows' strings are moved out of the parsed body, which is not used afterwards.
-  std::vector<inventory::Package> packages;
-  auto pkgs = array("packages");
-  if (!pkgs) return tl::unexpected(pkgs.error());
-  if (*pkgs != nullptr) {
-    packages.reserve((*pkgs)->size());
-    for (std::size_t i = 0; i < (*pkgs)->size(); ++i) {
-      json& row = (**pkgs)[i];
-      if (!row.is_object()) return invalid("expected an object", row_where("packages", i));
-      inventory::Package p;
-      for (auto [key, out, required] :
-           {std::tuple{"name", &p.name, true}, std::tuple{"arch", &p.arch, false},
-            std::tuple{"version", &p.version, true}, std::tuple{"source", &p.source_name, false},
-            std::tuple{"source_version", &p.source_version, false}}) {
-        if (auto ok = take_text(row, key, "packages", i, required, *out); !ok) {
-          return tl::unexpected(ok.error());
-        }
-      }
-      packages.push_back(std::move(p));
-    }
-  }
-  std::vector<store::AvailableUpdate> updates;
-  auto ups = array("updates");
-  if (!ups) return tl::unexpected(ups.error());
-  if (*ups != nullptr) {
-    updates.reserve((*ups)->size());
-    for (std::size_t i = 0; i < (*ups)->size(); ++i) {
-      json& row = (**ups)[i];
-      const std::string where = row_where("updates", i);
-      if (!row.is_object()) return invalid("expected an object", where);
-      store::AvailableUpdate u;
-      for (auto [key, out, required] :
-           {std::tuple{"name", &u.name, true}, std::tuple{"arch", &u.arch, false},
-            std::tuple{"installed", &u.installed_version, false},
-            std::tuple{"candidate", &u.candidate_version, true},
-            std::tuple{"origin", &u.origin, false},
-            std::tuple{"held_reason", &u.held_reason, false}}) {
-        if (auto ok = take_text(row, key, "updates", i, required, *out); !ok) {
-          return tl::unexpected(ok.error());
-        }
-      }
-      auto security = bool_field(row, "security", where);
-      if (!security) return tl::unexpected(security.error());
-      u.security = security->value_or(false);
-      auto advisories = string_list_field(row, "advisories", where, 1000, store::kMaxFactField);
-      if (!advisories) return tl::unexpected(advisories.error());
-      u.advisories = std::move(*advisories);
-      updates.push_back(std::move(u));
-    }
-  }
-  if (auto ok = store::validate_inventory(**hash, packages, updates); !ok) {
-    return invalid(ok.error().message, ok.error().where);
-  }
+  // Read in one streaming pass straight into rows (inventory_parse.hpp); the route takes the
+  // raw body (Body::raw), so no JSON document is built for it.
+  auto body = parse_inventory(call.raw);
+  if (!body) return invalid(std::move(body.error().message), std::move(body.error().field));
+  const std::string& hash = body->hash;
+  std::vector<inventory::Package>& packages = body->packages;
+  std::vector<store::AvailableUpdate>& updates = body->updates;
   const std::size_t package_count = packages.size();
   const std::size_t update_count = updates.size();
   // The host was read when this call was authenticated: an inventory with the hash it holds
   // is answered without a write. Any other goes to the group-commit writer, which reads the
   // hash again under the write lock and writes only the rows that changed.
   auto outcome = store::InventoryOutcome::unchanged;
-  if (**hash != call.host->inventory_hash) {
+  if (hash != call.host->inventory_hash) {
     auto done = svc.inventory_writer->submit(
-        {call.host->id, **hash, std::move(packages), std::move(updates)});
+        {call.host->id, hash, std::move(packages), std::move(updates)});
     if (!done) return from_error(svc, call, done.error());
     outcome = *done;
   }

@@ -23,7 +23,7 @@ const std::vector<Route>& routes() {
       {{"POST", "/agent/v1/checkin", A::agent, "", "facts + inventory hash → next check-in"},
        Body::json_object, agent_checkin},
       {{"PUT", "/agent/v1/inventory", A::agent, "", "the host's packages and updates"},
-       Body::json_object, agent_inventory},
+       Body::raw, agent_inventory},
       {{"POST", "/agent/v1/renew", A::agent, "", "CSR → a new client certificate (rotation)"},
        Body::json_object, agent_renew},
       {{"GET", "/agent/v1/wait", A::agent, "",

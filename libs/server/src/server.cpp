@@ -9,9 +9,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
+#include <climits>
 #include <csignal>
 #include <random>
 #include <thread>
@@ -20,6 +23,33 @@
 #include "patchflow/auth/token.hpp"
 #include "patchflow/pki/certs.hpp"
 #include "service.hpp"
+
+// cpp-httplib 0.11.4 as Debian builds it (libcpp-httplib.so) waits for the next request on a
+// keep-alive connection in detail::keep_alive: select() with a 10 ms timeout, then a 1 ms sleep,
+// in a loop until the keep-alive timeout. The interval is compiled into the library; no setting
+// and no CPPHTTPLIB_* macro reaches it, so every idle connection's worker thread woke ~90 times
+// a second (a fifth of the server's CPU with a few hundred agents connected). The library calls
+// the function through its PLT, so this definition in the executable takes its place: one
+// poll() for the whole timeout, the same answer (true: readable or closed by the peer, false:
+// timed out or failed), and no added delay when the next request comes. Should a later library
+// change the signature, this is simply not called (the old loop runs again).
+namespace httplib::detail {
+bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec);
+bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(keep_alive_timeout_sec);
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left < 0) return false;
+    pollfd p{sock, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+}  // namespace httplib::detail
 
 namespace pf::server {
 namespace {
@@ -292,11 +322,14 @@ Outcome route_request(Service& svc, const httplib::Request& req, httplib::Respon
   }
 
   call.query = parse_query(req.target);
-  if (route->body == Body::json_object) {
+  if (route->body != Body::none) {
     if (req.body.empty()) return invalid("the request needs a JSON object as its body", "body");
     if (!json_depth_ok(req.body)) {
       return invalid("JSON nested deeper than " + std::to_string(kMaxJsonDepth), "body");
     }
+  }
+  if (route->body == Body::raw) call.raw = req.body;
+  if (route->body == Body::json_object) {
     try {
       call.body = json::parse(req.body);
     } catch (const json::parse_error& e) {

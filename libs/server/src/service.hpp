@@ -66,6 +66,7 @@ struct Call {
   std::map<std::string, std::string> params;  ///< path parameters ({id} → value)
   std::vector<std::pair<std::string, std::string>> query;
   json body;  ///< the parsed body for routes that take one
+  std::string_view raw;  ///< the body as sent, for Body::raw routes (valid during the call)
   std::optional<Principal> principal;
   std::optional<store::Host> host;  ///< the calling agent's host
   std::int64_t now{0};
@@ -94,8 +95,10 @@ using Expect = tl::expected<T, ApiError>;
 using Outcome = Expect<Reply>;
 using Handler = Outcome (*)(Service&, Call&);
 
-/// Body a route takes.
-enum class Body { none, json_object };
+/// Body a route takes. json_object: parsed into Call::body. raw: a JSON object that the
+/// handler reads itself (streaming) from Call::raw; the size limit, the non-empty check and
+/// the depth bound apply as for json_object, the body is not parsed up front.
+enum class Body { none, json_object, raw };
 
 struct Route {
   RouteInfo info;
