@@ -199,9 +199,64 @@ class Run {
     return res;
   }
 
+  // Whether the step has a result of any attempt (a precondition's try, a reboot's number).
+  bool has_result(std::string_view phase, std::string_view id) const {
+    for (const auto& r : j_.records()) {
+      if (r.value("type", "") == "result" && r.value("phase", "") == phase &&
+          r.value("step_id", "") == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A result that finish() recorded for a step that did not run (it carries the outcome).
+  static bool is_not_run(const json& r) {
+    return r.value("type", "") == "result" && r.contains("not_run_outcome");
+  }
+
+  // Before the outcome: a `skipped` result for every step of the job that has none, so that
+  // each step reports passed / failed / skipped / timed_out. Journaled like any result; on a
+  // resume the ones already recorded are found and not added again.
+  Result<void> record_not_run(Outcome outcome, const std::string& reason) {
+    // The reason up to its detail (a step's output, what the rollback did).
+    std::string why = reason.substr(0, std::min(reason.find(": "), reason.find("; ")));
+    why = short_text(why, 200);
+    if (why.empty()) why = "the run ended " + std::string(outcome_name(outcome));
+    why = "not run: " + why;
+    auto each = [&](const std::vector<jobs::Step>& steps, std::string_view phase,
+                    const std::string& text) -> Result<void> {
+      for (const auto& s : steps) {
+        if (has_result(phase, s.id)) continue;
+        StepResult res{s.id, std::string(phase), StepStatus::skipped};
+        res.output_tail = text;
+        res.started_at = detail::rfc3339_now(o_);
+        auto r = record_result(res, {{"not_run_outcome", std::string(outcome_name(outcome))},
+                                     {"not_run_reason", reason}});
+        if (!r) return tl::unexpected(r.error());
+      }
+      return {};
+    };
+    if (auto r = each(job_.preconditions, "precondition", why); !r) return r;
+    if (auto r = each(job_.pre, "pre", why); !r) return r;
+    if (job_.install) {
+      static const std::vector<jobs::Step> kInstall = [] {
+        jobs::Step s;
+        s.id = "install";
+        return std::vector<jobs::Step>{s};
+      }();
+      if (auto r = each(kInstall, "install", why); !r) return r;
+    }
+    const std::string reboot_why = reboots_settled_ ? "not run: no reboot was needed" : why;
+    if (auto r = each(job_.reboot.before, "reboot_before", reboot_why); !r) return r;
+    if (auto r = each(job_.reboot.after, "reboot_after", reboot_why); !r) return r;
+    return each(job_.post, "post", why);
+  }
+
   Result<RunReport> finish(Outcome outcome, std::string reason,
                            std::vector<std::string> not_undone = {},
                            std::vector<std::string> regressions = {}) {
+    if (auto n = record_not_run(outcome, reason); !n) return tl::unexpected(n.error());
     json rec = {{"type", "outcome"},
                 {"outcome", std::string(outcome_name(outcome))},
                 {"reason", reason},
@@ -233,6 +288,7 @@ class Run {
   json changes_ = json::array();  // of the install: [name, arch, before, after]
   bool install_says_reboot_{false};
   int reboots_done_{0};
+  bool reboots_settled_{false};  // the reboot loop ended: no (further) reboot was needed
 };
 
 Result<std::vector<inventory::Package>> Run::installed() {
@@ -424,6 +480,20 @@ Result<RunReport> Run::go(bool fresh) {
     }
     if (find_outcome(j_.records()) != nullptr) return report();
   }
+  // Killed before anything of the job ran: only the start record (the checks below are made
+  // again), or inside finish() at one of those checks (its outcome is in the steps not run).
+  bool started = false;
+  const json* ended = nullptr;
+  for (std::size_t i = 1; i < j_.records().size(); ++i) {
+    const json& r = j_.records()[i];
+    if (r.value("type", "") == "reported") continue;
+    if (!is_not_run(r)) started = true;
+    else if (ended == nullptr) ended = &r;
+  }
+  if (!fresh && !started && ended != nullptr) {
+    return finish(outcome_from(ended->value("not_run_outcome", "")).value_or(Outcome::failed),
+                  ended->value("not_run_reason", ""));
+  }
   if (fresh) {
     auto boot = read_boot_id(o_);
     json start = {{"type", "start"},
@@ -433,6 +503,8 @@ Result<RunReport> Run::go(bool fresh) {
                   {"boot_id", boot.value_or("")},
                   {"at", detail::rfc3339_now(o_)}};
     if (auto r = record(std::move(start)); !r) return tl::unexpected(r.error());
+  }
+  if (!started) {
     if (!o_.expected_host_id.empty() && o_.expected_host_id != job_.host_id) {
       return finish(Outcome::refused, "the job is for host " + job_.host_id + ", this is " + o_.expected_host_id);
     }
@@ -590,6 +662,8 @@ Result<RunReport> Run::go(bool fresh) {
     const json* began = find("begin", "reboot", id, k);
     const json* done = find("result", "reboot", id, k);
     if (began == nullptr && done == nullptr) {
+      // A run that was finishing (its steps not run are recorded) asks for no new reboot.
+      if (std::any_of(j_.records().begin(), j_.records().end(), is_not_run)) break;
       auto need = reboot_needed(k);
       if (!need) return tl::unexpected(need.error());
       if (!*need) break;
@@ -646,6 +720,7 @@ Result<RunReport> Run::go(bool fresh) {
     if (!after) return tl::unexpected(after.error());
     if (*after) return after_failure(**after);
   }
+  reboots_settled_ = true;
 
   // Post steps, then health against the baseline.
   auto post_failed = pre_steps(job_.post, "post", 1);

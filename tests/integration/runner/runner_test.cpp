@@ -269,14 +269,26 @@ TEST_F(JobRunner, JetPatchWorkflowOnADnfRoot) {
 
 TEST_F(JobRunner, PostStepFailureRollsBackToTheRecordedVersions) {
   auto root = deb_world();
-  auto work = sign(jetpatch("r-rb", root, "9.9-9"));  // validate fails after the install
+  json job = jetpatch("r-rb", root, "9.9-9");  // validate fails after the install
+  job["post"].push_back(logged("notify"));     // ...so this one never runs
+  auto work = sign(job);
   auto r = agent(run_args(work, root));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   auto rep = report(r);
   EXPECT_EQ(rep["outcome"], "rolled_back") << r.out;
   EXPECT_NE(rep["reason"].get<std::string>().find("post step \"validate\" failed"), std::string::npos) << r.out;
   EXPECT_EQ(rep["not_undone"], json::array());
-  EXPECT_EQ(steps_of(rep).back(), "rollback/rollback#1:passed");
+  // The post step after the failed one reports skipped, recorded just before the outcome.
+  EXPECT_EQ(steps_of(rep), (std::vector<std::string>{
+                               "precondition/disk#1:passed", "precondition/no-recovery#1:passed",
+                               "baseline/baseline#1:passed", "pre/stop-app#1:passed", "pre/backup#1:passed",
+                               "install/install#1:passed", "post/start-app#1:passed",
+                               "post/validate#1:failed", "rollback/rollback#1:passed",
+                               "post/notify#1:skipped"}));
+  EXPECT_EQ(rep["results"].back()["output_tail"].get<std::string>().rfind("not run: post step \"validate\" failed", 0), 0u)
+      << rep["results"].back().dump();
+  EXPECT_EQ(rep["results"].back()["duration_ms"], 0);
+  EXPECT_EQ(read(log_), "stop-app\nbackup\nstart-app\n");  // notify did not run
   EXPECT_EQ(deb_version(root, "pf-app"), "1.0-1");  // from the package database
   EXPECT_EQ(read(root / "usr/share/pf-app/VERSION"), "1.0-1\n");
 }
@@ -327,6 +339,18 @@ TEST_F(JobRunner, RecoveryFlagPostponesThenSkips) {
   for (const auto& e : events("r-recovery")) postponed += e["type"] == "postponed";
   EXPECT_GE(postponed, 2u);
   EXPECT_FALSE(fs::exists(log_));  // no pre step ran
+  // Every step after the preconditions reports skipped, naming why.
+  auto steps = steps_of(rep);
+  ASSERT_GE(steps.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(steps.end() - 5, steps.end()),
+            (std::vector<std::string>{"pre/stop-app#1:skipped", "pre/backup#1:skipped",
+                                      "install/install#1:skipped", "post/start-app#1:skipped",
+                                      "post/validate#1:skipped"}));
+  EXPECT_EQ(rep["results"].back()["output_tail"], "not run: precondition step \"no-recovery\" failed")
+      << rep["results"].back().dump();
+  bool skipped_event = false;
+  for (const auto& e : events("r-recovery")) skipped_event = skipped_event || e.value("status", "") == "skipped";
+  EXPECT_TRUE(skipped_event);  // reported to the server like any result
   EXPECT_EQ(deb_version(root, "pf-app"), "1.0-1");
 }
 
@@ -368,7 +392,12 @@ TEST_F(JobRunner, CommandsDeniedByPolicyRunNothing) {
   auto rep = report(r);
   EXPECT_EQ(rep["outcome"], "refused");
   EXPECT_NE(rep["reason"].get<std::string>().find("denies commands"), std::string::npos) << r.out;
-  EXPECT_EQ(rep["results"], json::array());
+  // Nothing ran: every step of the job reports skipped.
+  ASSERT_EQ(rep["results"].size(), 7u) << rep.dump();
+  for (const auto& s : rep["results"]) {
+    EXPECT_EQ(s["status"], "skipped") << s.dump();
+    EXPECT_EQ(s["output_tail"], "not run: refused by this host's policy") << s.dump();
+  }
   EXPECT_FALSE(fs::exists(log_));
   EXPECT_EQ(deb_version(root, "pf-app"), "1.0-1");
   // An allow-list without /bin/sh refuses the shell steps the same way.
@@ -525,6 +554,55 @@ TEST_F(JobRunner, KillAtEveryBoundaryResumesToTheSameOutcome) {
     EXPECT_EQ(deb_version(root, "pf-app"), "1.1-1");
   }
   EXPECT_EQ(kills, boundaries);  // every record of the journal was a kill point
+}
+
+// A run that ends early records the steps it did not run before its outcome: a kill among
+// those records resumes without any of them twice and without running anything again.
+TEST_F(JobRunner, KillAtEveryBoundaryOfAnEarlyEndResumesToTheSameOutcome) {
+  auto root = deb_world();
+  auto job = full_job(base_job("r-kill-early"), [&](const std::string& id) {
+    return logged(id, id == "backup" ? "; exit 5" : "");
+  });
+  auto args = run_args(sign(job), root);
+  args.insert(args.end(), {"--reboot", "lab", "--boot-id-file", boot_id_.string()});
+  auto clean = agent(args);
+  ASSERT_EQ(clean.exit_code, 1) << clean.out << clean.err;
+  const auto expected_steps = steps_of(report(clean));
+  EXPECT_EQ(expected_steps, (std::vector<std::string>{
+                                "precondition/no-recovery#1:passed", "pre/stop-app#1:passed",
+                                "pre/backup#1:failed", "install/install#1:skipped",
+                                "reboot_before/drain#1:skipped", "reboot_after/after-boot#1:skipped",
+                                "post/start-app#1:skipped", "post/validate#1:skipped"}));
+  const auto expected_log = read(log_);
+  const auto expected_events = events("r-kill-early").size();
+  std::size_t boundaries = 0;
+  {
+    std::ifstream in(state_ / "runs/r-kill-early.journal");
+    for (std::string line; std::getline(in, line);) ++boundaries;
+  }
+  ASSERT_EQ(boundaries, 10u);  // start, 8 results, outcome
+  for (std::size_t n = 1; n <= boundaries; ++n) {
+    SCOPED_TRACE("killed at boundary " + std::to_string(n));
+    reset_state();
+    auto killed = agent(args, {"PF_RUNNER_CRASH_AT=" + std::to_string(n)});
+    ASSERT_EQ(killed.term_signal, SIGKILL) << killed.out << killed.err;
+    auto resumed = n % 2 ? agent(args)
+                         : agent({"job", "resume", "--state-dir", state_.string(), "--json"});
+    // (killed after the outcome, `job resume` finds no unfinished run: exit 0)
+    ASSERT_EQ(resumed.exit_code, n == boundaries && n % 2 == 0 ? 0 : 1) << resumed.out << resumed.err;
+    auto final_run = agent(args);
+    ASSERT_EQ(final_run.exit_code, 1);
+    auto rep = report(final_run);
+    EXPECT_EQ(rep["outcome"], "failed");
+    EXPECT_EQ(steps_of(rep), expected_steps);
+    EXPECT_EQ(read(log_), expected_log);
+    auto ev = events("r-kill-early");
+    EXPECT_EQ(ev.size(), expected_events);
+    std::set<std::string> ids;
+    for (const auto& e : ev) ids.insert(e["event_id"].get<std::string>());
+    EXPECT_EQ(ids.size(), ev.size());
+  }
+  EXPECT_EQ(deb_version(root, "pf-app"), "1.0-1");
 }
 
 }  // namespace

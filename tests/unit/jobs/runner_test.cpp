@@ -369,11 +369,16 @@ TEST_F(Runs, FailedPreconditionPostponesThenSkipsNeverFails) {
   ASSERT_TRUE(r) << pf::to_string(r.error());
   EXPECT_EQ(r->outcome, Outcome::skipped);
   EXPECT_NE(r->reason.find("no-recovery"), std::string::npos) << r->reason;
-  ASSERT_EQ(r->results.size(), 4u);  // tries at 0, 60, 120, 180 s
+  ASSERT_EQ(r->results.size(), 5u);  // tries at 0, 60, 120, 180 s, then the pre step not run
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(r->results[i].attempt, i + 1);
     EXPECT_EQ(r->results[i].status, StepStatus::failed);
   }
+  EXPECT_EQ(r->results[4].step_id, "stop");
+  EXPECT_EQ(r->results[4].phase, "pre");
+  EXPECT_EQ(r->results[4].status, StepStatus::skipped);
+  EXPECT_EQ(r->results[4].duration_ms, 0);
+  EXPECT_EQ(r->results[4].output_tail, "not run: precondition step \"no-recovery\" failed");
   EXPECT_FALSE(fs::exists(log_));  // no pre step ran
   auto events = pf::runner::pending_events(opts_.state_dir, "r-skip");
   ASSERT_TRUE(events);
@@ -415,6 +420,14 @@ TEST_F(Runs, FailedPreStepInstallsNothingAndAReplayRunsNothingAgain) {
   EXPECT_NE(r->reason.find("pre step \"two\" failed (exit 4)"), std::string::npos) << r->reason;
   EXPECT_NE(r->reason.find("nothing was installed"), std::string::npos) << r->reason;
   EXPECT_EQ(read(log_), "one\ntwo\n");
+  // The steps after the failure report skipped: the third pre step, the install, the post step.
+  std::vector<std::string> steps;
+  for (const auto& res : r->results) {
+    steps.push_back(res.phase + "/" + res.step_id + ":" + std::string(pf::runner::status_name(res.status)));
+  }
+  EXPECT_EQ(steps, (std::vector<std::string>{"pre/one:passed", "pre/two:failed", "pre/three:skipped",
+                                             "install/install:skipped", "post/post:skipped"}));
+  EXPECT_EQ(r->results[3].output_tail, "not run: pre step \"two\" failed (exit 4)");
   const auto journal_lines = lines(pf::runner::journal_path(opts_.state_dir, "r-pre"));
   auto again = pf::runner::run_job(job, opts_);
   ASSERT_TRUE(again);
@@ -476,6 +489,80 @@ TEST_F(Runs, RefusedExpiredAndForeignJobsRunNothing) {
   auto foreign = pf::runner::run_job(other, opts_);
   ASSERT_TRUE(foreign);
   EXPECT_EQ(foreign->outcome, Outcome::refused);
+  // Nothing ran, and every step says so.
+  for (const auto* rep : {&*denied, &*expired, &*foreign}) {
+    ASSERT_EQ(rep->results.size(), 1u) << rep->reason;
+    EXPECT_EQ(rep->results[0].step_id, "a");
+    EXPECT_EQ(rep->results[0].status, StepStatus::skipped);
+    EXPECT_EQ(rep->results[0].output_tail.rfind("not run: ", 0), 0u);
+  }
+  EXPECT_EQ(foreign->results[0].output_tail, "not run: the job is for host h-1, this is h-2");
+  EXPECT_FALSE(fs::exists(log_));
+}
+
+// Keeps the first `keep` lines of a journal: a run killed after its keep-th record.
+void cut_journal(const fs::path& path, std::size_t keep) {
+  std::istringstream in(read(path));
+  std::string out;
+  std::size_t n = 0;
+  for (std::string line; n < keep && std::getline(in, line); ++n) out += line + "\n";
+  std::ofstream(path, std::ios::trunc) << out;
+}
+
+TEST_F(Runs, AKillWhileRecordingStepsNotRunResumesToTheSameResults) {
+  Job job = base_job("r-cut");
+  job.pre.push_back(logged("one", "; exit 3"));
+  job.pre.push_back(logged("two"));
+  job.post.push_back(logged("post"));
+  auto r = pf::runner::run_job(job, opts_);
+  ASSERT_TRUE(r) << pf::to_string(r.error());
+  ASSERT_EQ(r->outcome, Outcome::failed);
+  ASSERT_EQ(r->results.size(), 3u);  // one failed; two, post skipped
+  const auto path = pf::runner::journal_path(opts_.state_dir, "r-cut");
+  const auto full = lines(path);  // start, 3 results, outcome
+  ASSERT_EQ(full, 5u);
+  for (std::size_t keep = 2; keep < full; ++keep) {
+    SCOPED_TRACE("kept " + std::to_string(keep) + " records");
+    cut_journal(path, keep);
+    fs::remove(log_);
+    auto again = pf::runner::run_job(job, opts_);
+    ASSERT_TRUE(again) << pf::to_string(again.error());
+    EXPECT_EQ(again->outcome, Outcome::failed);
+    EXPECT_EQ(again->reason, r->reason);
+    ASSERT_EQ(again->results.size(), 3u);  // no result twice
+    EXPECT_EQ(again->results[2].step_id, "post");
+    EXPECT_EQ(again->results[2].status, StepStatus::skipped);
+    EXPECT_EQ(lines(path), full);
+    EXPECT_FALSE(fs::exists(log_));  // nothing ran again
+  }
+  // Refused: killed after the start record, the checks are made again; killed among the steps
+  // not run, the recorded outcome stands (even with a policy that would now allow the job).
+  Job denied = base_job("r-cut-deny");
+  denied.pre.push_back(logged("a"));
+  denied.post.push_back(logged("b"));
+  opts_.policy = {};
+  auto refused = pf::runner::run_job(denied, opts_);
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->outcome, Outcome::refused);
+  ASSERT_EQ(refused->results.size(), 2u);
+  for (const auto& res : refused->results) {
+    EXPECT_EQ(res.status, StepStatus::skipped);
+    EXPECT_EQ(res.output_tail, "not run: refused by this host's policy");
+  }
+  const auto deny_path = pf::runner::journal_path(opts_.state_dir, "r-cut-deny");
+  cut_journal(deny_path, 1);
+  auto again = pf::runner::run_job(denied, opts_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->outcome, Outcome::refused);
+  EXPECT_EQ(again->results.size(), 2u);
+  cut_journal(deny_path, 2);
+  opts_.policy.commands = pf::runner::Policy::Commands::allow;
+  auto later = pf::runner::run_job(denied, opts_);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->outcome, Outcome::refused);
+  EXPECT_EQ(later->reason, refused->reason);
+  EXPECT_EQ(later->results.size(), 2u);
+  EXPECT_EQ(lines(deny_path), 4u);  // start, 2 skipped, outcome
   EXPECT_FALSE(fs::exists(log_));
 }
 
