@@ -2,7 +2,8 @@
 # The FleetStore contract suite (hosts, inventories, tokens, users, audit log), on SQLite and
 # PostgreSQL.
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
-target_sources(pf_contract_tests PRIVATE contract/fleet_store_test.cpp contract/work_store_test.cpp)
+target_sources(pf_contract_tests PRIVATE contract/fleet_store_test.cpp contract/work_store_test.cpp
+  contract/chain_store_test.cpp)
 # OpenSSL: the test recomputes the documented audit hash independently.
 # PostgreSQL: the suite also runs on PostgresStore, on a server of the test's own
 # (pf::testing::PgCluster in pf_test_support).

@@ -1528,7 +1528,9 @@ TEST(SqliteFleetStore, AnAdvisoryOnlyDatabaseIsMigrated) {
   // Back to schema 1, as a database written before the fleet tables existed.
   ASSERT_EQ(SqliteBackend::exec_raw(
                 dir.path(),
-                "DROP TABLE run_events; DROP TABLE runs; DROP TABLE findings;"
+                "DROP TABLE chain_log; DROP TABLE chain_events; DROP TABLE chain_commands;"
+                " DROP TABLE chain_runs; DROP TABLE policies;"
+                " DROP TABLE run_events; DROP TABLE runs; DROP TABLE findings;"
                 " DROP TABLE store_meta;"
                 " DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE users;"
                 " DROP TABLE enrollment_tokens; DROP TABLE host_updates; DROP TABLE host_packages;"
@@ -1626,7 +1628,8 @@ TEST(PostgresFleetStore, AnAdvisoryOnlyDatabaseIsMigrated) {
   // Back to schema 1, as a database written before the fleet tables existed.
   ASSERT_EQ(PostgresBackend::exec_raw(
                 dir.path(),
-                "DROP TABLE run_events, runs, findings, store_meta;"
+                "DROP TABLE chain_log, chain_events, chain_commands, chain_runs, policies;"
+                " DROP TABLE run_events, runs, findings, store_meta;"
                 " DROP TABLE audit_log, api_tokens, users, enrollment_tokens, host_updates,"
                 " host_packages, host_labels, hosts; DROP FUNCTION audit_log_guard();"
                 " DELETE FROM schema_migrations WHERE version >= 2"),

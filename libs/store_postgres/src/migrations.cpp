@@ -267,10 +267,70 @@ CREATE TABLE run_events (
 );
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// Policy documents (patchflow/store/policy_store.hpp) with their generation counter, and chain
+// runs with their command outbox, operator events and journal (patchflow/store/chain_store.hpp).
+constexpr std::string_view kChains = R"sql(
+INSERT INTO store_meta(key, value) VALUES ('policies_generation', 1);
+
+CREATE TABLE policies (
+  kind       TEXT COLLATE "C" NOT NULL,
+  name       TEXT COLLATE "C" NOT NULL,
+  json       TEXT NOT NULL,
+  revision   BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+
+CREATE TABLE chain_runs (
+  id             TEXT COLLATE "C" PRIMARY KEY,
+  chain          TEXT COLLATE "C" NOT NULL,
+  chain_revision BIGINT NOT NULL,
+  status         TEXT NOT NULL,
+  active         BOOLEAN NOT NULL,
+  state          TEXT NOT NULL,
+  revision       BIGINT NOT NULL,
+  created_by     TEXT NOT NULL,
+  created_at     BIGINT NOT NULL,
+  updated_at     BIGINT NOT NULL
+);
+CREATE INDEX chain_runs_by_time ON chain_runs(created_at DESC, id DESC);
+CREATE INDEX chain_runs_active ON chain_runs(created_at DESC, id DESC) WHERE active;
+
+CREATE TABLE chain_commands (
+  seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id     TEXT COLLATE "C" NOT NULL REFERENCES chain_runs(id) ON DELETE CASCADE,
+  json       TEXT NOT NULL,
+  done       BOOLEAN NOT NULL,
+  created_at BIGINT NOT NULL,
+  done_at    BIGINT
+);
+CREATE INDEX chain_commands_pending ON chain_commands(run_id, seq) WHERE NOT done;
+
+CREATE TABLE chain_events (
+  seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id      TEXT COLLATE "C" NOT NULL REFERENCES chain_runs(id) ON DELETE CASCADE,
+  json        TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  at          BIGINT NOT NULL,
+  consumed_at BIGINT
+);
+CREATE INDEX chain_events_pending ON chain_events(run_id, seq) WHERE consumed_at IS NULL;
+
+CREATE TABLE chain_log (
+  seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id TEXT COLLATE "C" NOT NULL REFERENCES chain_runs(id) ON DELETE CASCADE,
+  at     BIGINT NOT NULL,
+  line   TEXT NOT NULL
+);
+CREATE INDEX chain_log_by_run ON chain_log(run_id, seq);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "advisories, cves and feed cursors", kAdvisories},
     {2, "hosts, inventories, enrollment tokens, users, api tokens, audit log", kFleet},
     {3, "findings, runs and run events", kWork},
+    {4, "policy documents, chain runs, commands, events and journal", kChains},
 }};
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <string_view>
 
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/chain_store.hpp"
 #include "patchflow/store/finding_store.hpp"
 #include "patchflow/store/fleet_store.hpp"
+#include "patchflow/store/policy_store.hpp"
 #include "patchflow/store/run_store.hpp"
 
 namespace pf::store {
@@ -31,7 +33,9 @@ namespace pf::store {
 class PostgresStore final : public AdvisoryStore,
                             public FleetStore,
                             public FindingStore,
-                            public RunStore {
+                            public RunStore,
+                            public PolicyStore,
+                            public ChainStore {
  public:
   /// Connects to `conninfo` (a `postgresql://user:password@host:port/database?...` URL, or
   /// libpq's `key=value` form) and applies pending migrations, each in its own transaction that
@@ -43,6 +47,15 @@ class PostgresStore final : public AdvisoryStore,
   /// The highest migration applied, and the highest this build knows.
   [[nodiscard]] Result<int> schema_version();
   [[nodiscard]] static int latest_schema_version() noexcept;
+
+  /// The orchestrator's leadership among the servers sharing the database of `conninfo`: a
+  /// session advisory lock (pg_try_advisory_lock, key "pflead") held on a connection of its own,
+  /// opened with TCP keepalives so that a dead peer is noticed within about 30 s. A leader whose
+  /// process dies or whose connection is closed or terminated loses the lock with its session,
+  /// and another object takes it at its next try_lead. try_lead confirms the session with a
+  /// round trip; after a lost connection it connects again and leads only if the lock is free.
+  [[nodiscard]] static Result<std::unique_ptr<Leadership>> open_leadership(
+      std::string_view conninfo);
 
   ~PostgresStore() override;
 
@@ -121,6 +134,33 @@ class PostgresStore final : public AdvisoryStore,
   Result<RunPage> list_runs(const RunQuery& query) override;
   Result<void> cancel_run(std::string_view id, std::int64_t at, const AuditEntry& audit) override;
   Result<std::int64_t> pending_runs(std::string_view host_id) override;
+
+  // PolicyStore (postgres_chain.cpp)
+  Result<std::vector<std::string>> apply_policies(std::span<const PolicyPut> puts,
+                                                  std::int64_t now) override;
+  Result<std::optional<PolicyDoc>> policy(std::string_view kind, std::string_view name) override;
+  Result<std::vector<PolicyDoc>> policies(std::string_view kind) override;
+  Result<void> delete_policy(std::string_view kind, std::string_view name,
+                             std::int64_t expected_revision, const AuditEntry& audit) override;
+  Result<std::int64_t> policies_generation() override;
+
+  // ChainStore (postgres_chain.cpp)
+  Result<void> create_chain_run(const ChainRun& run, const AuditEntry& audit) override;
+  Result<std::optional<ChainRun>> chain_run(std::string_view id) override;
+  Result<std::vector<ChainRun>> chain_runs(bool active_only, int limit) override;
+  Result<std::int64_t> commit_decision(std::string_view run_id, std::int64_t expected_revision,
+                                       std::string_view state, std::string_view status,
+                                       bool active, std::span<const std::string> commands,
+                                       std::span<const std::int64_t> consumed_events,
+                                       std::int64_t now) override;
+  Result<std::vector<ChainCommand>> pending_commands(std::string_view run_id) override;
+  Result<void> mark_command_done(std::int64_t seq, std::int64_t now) override;
+  Result<std::int64_t> add_chain_event(const ChainEvent& event, const AuditEntry& audit) override;
+  Result<std::vector<ChainEvent>> pending_chain_events(std::string_view run_id) override;
+  Result<void> append_chain_log(std::string_view run_id, std::int64_t at,
+                                std::string_view line) override;
+  Result<std::vector<ChainLogLine>> chain_log(std::string_view run_id, std::int64_t after_seq,
+                                              int limit) override;
 
   struct Impl;
 

@@ -5,8 +5,10 @@
 #include <memory>
 
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/chain_store.hpp"
 #include "patchflow/store/finding_store.hpp"
 #include "patchflow/store/fleet_store.hpp"
+#include "patchflow/store/policy_store.hpp"
 #include "patchflow/store/run_store.hpp"
 
 namespace pf::store {
@@ -18,7 +20,9 @@ namespace pf::store {
 class SqliteStore final : public AdvisoryStore,
                           public FleetStore,
                           public FindingStore,
-                          public RunStore {
+                          public RunStore,
+                          public PolicyStore,
+                          public ChainStore {
  public:
   /// Opens (creating when absent) the database at `path` and applies pending migrations, each
   /// in its own transaction. ":memory:" opens a private in-memory database.
@@ -27,6 +31,13 @@ class SqliteStore final : public AdvisoryStore,
   /// The highest migration applied, and the highest this build knows.
   [[nodiscard]] Result<int> schema_version();
   [[nodiscard]] static int latest_schema_version() noexcept;
+
+  /// The orchestrator's leadership for the database file at `path`: an exclusive flock(2) on
+  /// "<path>.leader" (created when absent), held from the first successful try_lead until the
+  /// object is destroyed or the process ends, so one server (or one object) per file leads.
+  /// For ":memory:" (a private database) try_lead is always true.
+  [[nodiscard]] static Result<std::unique_ptr<Leadership>> open_leadership(
+      const std::filesystem::path& path);
 
   ~SqliteStore() override;
 
@@ -105,6 +116,33 @@ class SqliteStore final : public AdvisoryStore,
   Result<RunPage> list_runs(const RunQuery& query) override;
   Result<void> cancel_run(std::string_view id, std::int64_t at, const AuditEntry& audit) override;
   Result<std::int64_t> pending_runs(std::string_view host_id) override;
+
+  // PolicyStore (sqlite_chain.cpp)
+  Result<std::vector<std::string>> apply_policies(std::span<const PolicyPut> puts,
+                                                  std::int64_t now) override;
+  Result<std::optional<PolicyDoc>> policy(std::string_view kind, std::string_view name) override;
+  Result<std::vector<PolicyDoc>> policies(std::string_view kind) override;
+  Result<void> delete_policy(std::string_view kind, std::string_view name,
+                             std::int64_t expected_revision, const AuditEntry& audit) override;
+  Result<std::int64_t> policies_generation() override;
+
+  // ChainStore (sqlite_chain.cpp)
+  Result<void> create_chain_run(const ChainRun& run, const AuditEntry& audit) override;
+  Result<std::optional<ChainRun>> chain_run(std::string_view id) override;
+  Result<std::vector<ChainRun>> chain_runs(bool active_only, int limit) override;
+  Result<std::int64_t> commit_decision(std::string_view run_id, std::int64_t expected_revision,
+                                       std::string_view state, std::string_view status,
+                                       bool active, std::span<const std::string> commands,
+                                       std::span<const std::int64_t> consumed_events,
+                                       std::int64_t now) override;
+  Result<std::vector<ChainCommand>> pending_commands(std::string_view run_id) override;
+  Result<void> mark_command_done(std::int64_t seq, std::int64_t now) override;
+  Result<std::int64_t> add_chain_event(const ChainEvent& event, const AuditEntry& audit) override;
+  Result<std::vector<ChainEvent>> pending_chain_events(std::string_view run_id) override;
+  Result<void> append_chain_log(std::string_view run_id, std::int64_t at,
+                                std::string_view line) override;
+  Result<std::vector<ChainLogLine>> chain_log(std::string_view run_id, std::int64_t after_seq,
+                                              int limit) override;
 
   struct Impl;
 
