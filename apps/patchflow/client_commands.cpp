@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api_client.hpp"
+#include "client_support.hpp"
 #include "command.hpp"
 #include "patchflow/auth/duration.hpp"
 #include "patchflow/auth/labels.hpp"
@@ -58,67 +59,9 @@ struct AuditOptions {
   ClientOptions client;
   std::string database;
   std::string output{"text"};
+  std::string action;
+  int limit{0};
 };
-
-std::string str(const json& doc, const char* key) {
-  if (!doc.is_object() || !doc.contains(key)) return "";
-  const auto& v = doc[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "";
-  return v.dump();
-}
-
-std::string labels_text(const json& labels) {
-  std::string out;
-  if (!labels.is_object()) return out;
-  for (const auto& [k, v] : labels.items()) {
-    if (!out.empty()) out += ",";
-    out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out;
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()));
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
-
-// One request whose answer must be a JSON document with a 2xx status; otherwise the exit code.
-struct Call {
-  json doc;
-  int exit_code{kExitOk};
-};
-
-Call call(ApiClient& client, const std::string& method, const std::string& path,
-          const std::string& body = {}) {
-  Call out;
-  auto answer = client.request(method, path, body);
-  if (!answer) {
-    out.exit_code = report_client_error(answer.error());
-    return out;
-  }
-  if (answer->status < 200 || answer->status >= 300) {
-    out.exit_code = report_http_error(*answer);
-    return out;
-  }
-  out.doc = json::parse(answer->body, nullptr, false);
-  if (out.doc.is_discarded()) {
-    std::cerr << "patchflow: error: the server's answer is not JSON\n";
-    out.exit_code = kExitInternal;
-  }
-  return out;
-}
 
 int tokens_create(const TokensOptions& opt) {
   auto expires = auth::parse_duration(opt.expires, "--expires");
@@ -303,6 +246,39 @@ int print_verification(bool ok, std::int64_t checked, const std::string& first_b
   return kExitFound;
 }
 
+// Every entry (all pages), oldest first; only actions starting with opt.action when given.
+int audit_list(const AuditOptions& opt) {
+  auto client = ApiClient::connect(opt.client);
+  if (!client) return report_client_error(client.error());
+  json entries = json::array();
+  std::string cursor;
+  while (true) {
+    std::string path = "/api/v1/audit?limit=1000";
+    if (!cursor.empty()) path += "&cursor=" + url_encode(cursor);
+    auto r = call(*client, "GET", path);
+    if (r.exit_code != kExitOk) return r.exit_code;
+    for (auto& e : r.doc["entries"]) {
+      if (!opt.action.empty() && !str(e, "action").starts_with(opt.action)) continue;
+      entries.push_back(std::move(e));
+    }
+    cursor = str(r.doc, "next_cursor");
+    if (cursor.empty()) break;
+  }
+  if (opt.limit > 0 && static_cast<int>(entries.size()) > opt.limit) {
+    entries.erase(entries.begin(), entries.end() - opt.limit);  // the newest ones
+  }
+  if (opt.output == "json") {
+    std::cout << json{{"entries", entries}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {{"SEQ", "AT", "ACTOR", "ACTION", "TARGET"}};
+  for (const auto& e : entries) {
+    rows.push_back({str(e, "seq"), str(e, "at"), str(e, "actor"), str(e, "action"), str(e, "target")});
+  }
+  print_table(rows);
+  return kExitOk;
+}
+
 int audit_verify(const AuditOptions& opt) {
   if (!opt.database.empty()) {
     std::error_code ec;
@@ -434,6 +410,23 @@ Exit status: 0 listed; 2 bad input; 3 server not reachable or not authorised.)")
 Exit status: 0 the chain is intact; 1 it is broken (the first bad entry is named);
 2 bad input; 3 server not reachable or not authorised; 4 the database cannot be read.)");
   verify->callback([aopt, &exit_code] { exit_code = audit_verify(*aopt); });
+  auto* alist = audit->add_subcommand("list", "List audit log entries (oldest first)");
+  add_client_options(*alist, aopt->client);
+  alist->add_option("--action", aopt->action,
+                    "Only actions starting with this (policy., chain.run, run.create, ...)");
+  alist->add_option("--limit", aopt->limit, "Only the newest N entries")->check(CLI::Range(1, 10000000));
+  alist->add_option("--output", aopt->output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  alist->footer(R"(Each entry shows who did what to which object; --output json adds the
+object before and after (for policy applies: the diff).
+
+Examples:
+  patchflow audit list --action policy.
+  patchflow audit list --action chain.run --output json
+
+Exit status: 0 listed; 2 bad input; 3 server not reachable or not authorised.)");
+  alist->callback([aopt, &exit_code] { exit_code = audit_list(*aopt); });
 }
 
 }  // namespace pf::cli

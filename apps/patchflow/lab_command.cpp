@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "lab_fleet.hpp"
 #include "patchflow/core/versions.hpp"
 #include "patchflow/lab/deb.hpp"
 #include "patchflow/lab/rpm.hpp"
@@ -1414,9 +1415,11 @@ int run_fixture(const FixtureOptions& opt) {
 }  // namespace
 
 void add_lab_command(CLI::App& root, int& exit_code) {
-  auto* lab_cmd =
-      root.add_subcommand("lab", "Build package fixtures (packages, repositories, package roots)");
+  auto* lab_cmd = root.add_subcommand(
+      "lab", "Package fixtures, and a local fleet of real agents (lab up / status / down)");
   lab_cmd->require_subcommand(1);
+  add_lab_fleet_commands(*lab_cmd, exit_code);
+  add_lab_clock_command(*lab_cmd, exit_code);
   auto opt = std::make_shared<FixtureOptions>();
   auto* fixture = lab_cmd->add_subcommand(
       "fixture", "Build the packages, repositories and package roots a YAML file describes");

@@ -12,5 +12,7 @@ namespace pf::cli {
 /// builds the .deb/.rpm packages, apt/rpm repositories and package roots a YAML file describes
 /// (docs/lab-fixtures.md). The chosen command stores its exit code in `exit_code`.
 void add_lab_command(CLI::App& root, int& exit_code);
+/// Registers `patchflow lab clock` under `lab` (lab_clock.cpp).
+void add_lab_clock_command(CLI::App& lab, int& exit_code);
 
 }  // namespace pf::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   pf::cli::add_lab_command(app, exit_code);
   pf::cli::add_server_command(app, exit_code);
   pf::cli::add_client_commands(app, exit_code);
+  pf::cli::add_chain_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,5 +15,7 @@ void add_server_command(CLI::App& root, int& exit_code);
 
 /// Registers `patchflow tokens create`, `patchflow hosts list|show` and `patchflow audit verify`.
 void add_client_commands(CLI::App& root, int& exit_code);
+/// Registers `patchflow apply|get|delete|plan|chain` (chain_commands.cpp).
+void add_chain_commands(CLI::App& root, int& exit_code);
 
 }  // namespace pf::cli

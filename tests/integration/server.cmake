@@ -13,6 +13,7 @@ target_sources(pf_integration_tests PRIVATE
   integration/server/findings_test.cpp
   integration/server/work_test.cpp
   integration/server/openapi_test.cpp
+  integration/server/chains_api_test.cpp
   integration/server/openapi_check.cpp)
 target_link_libraries(pf_integration_tests PRIVATE patchflow::server patchflow::pki
   patchflow::auth patchflow::jobs patchflow::store_sqlite SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto yaml-cpp)

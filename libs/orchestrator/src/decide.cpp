@@ -186,7 +186,15 @@ class Decider {
     hs->health_regressions = e.health_regressions;
     hs->finished_at = e.at;
     hs->last_activity = std::max(hs->last_activity.value_or(e.at), std::min(e.at, now_));
-    std::string line = "stage " + e.stage + ": host " + e.host_id + " " + std::string(name(hs->status));
+    // Logs name hosts as people know them.
+    std::string host_name = e.host_id;
+    if (const int s = stage_index(run->plan, e.stage); s >= 0) {
+      const auto& ps = run->plan.stages[static_cast<std::size_t>(s)];
+      if (const int h = host_index(ps, e.host_id); h >= 0) {
+        host_name = ps.hosts[static_cast<std::size_t>(h)].name;
+      }
+    }
+    std::string line = "stage " + e.stage + ": host " + host_name + " " + std::string(name(hs->status));
     std::vector<std::string> failed_posts;
     for (const auto& [post_name, r] : e.post)
       if (!r.passed) failed_posts.push_back(post_name + " exit " + std::to_string(r.exit_code));
@@ -300,7 +308,7 @@ class Decider {
         hs.status = HostStatus::timed_out;
         hs.finished_at = now_;
         out_.emplace_back(CancelHost{id, ps.hosts[h].id, hs.job_run_id});
-        log(id, "stage " + ps.name + ": host " + ps.hosts[h].id + " timed out (no report for " +
+        log(id, "stage " + ps.name + ": host " + ps.hosts[h].name + " timed out (no report for " +
                     std::to_string(ps.host_timeout.count()) + "s since " +
                     schedule::format_utc(last) + ")");
         changed = true;
@@ -389,7 +397,7 @@ class Decider {
     ss.started_at = now_;
     const int size = resolve_parallel(ps.max_parallel, ps.hosts.size());
     log(id, "stage " + ps.name + " started: " + std::to_string(ps.hosts.size()) +
-                " hosts in waves of " + std::to_string(size) + ", max_failed " +
+                (ps.hosts.size() == 1 ? " host" : " hosts") + " in waves of " + std::to_string(size) + ", max_failed " +
                 std::to_string(resolve_failed(ps.max_failed, ps.hosts.size())) +
                 (ss.approved_by.empty() ? "" : ", approved by " + ss.approved_by));
     run_stage(id, run, s);

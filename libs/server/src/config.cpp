@@ -381,6 +381,22 @@ const std::vector<Setting>& table() {
                                                           std::chrono::hours(24 * 30));
        },
        [](const Config& c) { return format_seconds(c.work_ttl); }},
+      {{"chain_interval", "duration", "2s",
+        "how often the chain orchestrator looks at its runs when nothing pokes it (a started"
+        " run, an approval or a job's report make it look at once); 1s..1m"},
+       [](Config& c, std::string_view s) {
+         return parse_duration_setting<&Config::chain_interval>(c, s, std::chrono::seconds(1),
+                                                                std::chrono::minutes(1));
+       },
+       [](const Config& c) { return format_seconds(c.chain_interval); }},
+      {{"clock_file", "path", "",
+        "labs and tests only: a file holding a number of seconds the chain orchestrator adds to"
+        " its clock (soaks over business days without waiting); empty: the system clock"},
+       [](Config& c, std::string_view s) -> Result<void> {
+         c.clock_file = std::string(s);
+         return {};
+       },
+       [](const Config& c) { return c.clock_file; }},
   };
   return kTable;
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <csignal>
 #include <random>
 #include <thread>
@@ -399,6 +400,7 @@ void Server::stop() {
   if (impl_->svc.writer) impl_->svc.writer->stop();
   if (impl_->svc.inventory_writer) impl_->svc.inventory_writer->stop();
   if (impl_->svc.findings) impl_->svc.findings->stop();
+  if (impl_->svc.chains) impl_->svc.chains->stop();
   impl_->svc.log->info("stopped", {{"checkins", std::to_string(impl_->svc.metrics.checkins_total()),
                                     true}});
   impl_->svc.pool.reset();
@@ -492,6 +494,21 @@ Result<std::unique_ptr<Server>> Server::start(const Config& config, StartOptions
   if (!findings_store) return Unexpected(findings_store.error());
   svc.findings = std::make_unique<FindingsUpdater>(std::move(*findings_store),
                                                    config.findings_interval, *svc.log);
+  // The chain orchestrator: its own connection and thread; it acts only while this server
+  // holds the leadership (one leader among replicas sharing the store).
+  auto chain_store = open_store(config.database);
+  if (!chain_store) return Unexpected(chain_store.error());
+  auto leadership = open_leadership(config.database);
+  if (!leadership) return Unexpected(leadership.error());
+  ChainLoopOptions chain_options;
+  chain_options.interval = config.chain_interval;
+  chain_options.clock_file = config.clock_file;
+  chain_options.signing_key_pem = svc.signing_key_pem;
+  if (const char* crash = std::getenv("PF_SERVER_CRASH_AT"); crash != nullptr) {
+    chain_options.crash_at = std::strtoull(crash, nullptr, 10);
+  }
+  svc.chains = std::make_unique<ChainLoop>(std::move(*chain_store), std::move(*leadership),
+                                           chain_options, *svc.log, &svc.work);
 
   // TLS: TLS 1.2+, the server certificate (chain), and client certificates requested (not
   // required) and verified against our CA: a certificate of another CA fails the handshake,

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "chain_loop.hpp"
 #include "checkin_writer.hpp"
 #include "findings_updater.hpp"
 #include "inventory_writer.hpp"
@@ -49,6 +50,7 @@ struct Service {
   std::string signing_public_pem;
   WorkSignal work;                ///< wakes long-polls when a run is queued
   std::unique_ptr<FindingsUpdater> findings;  ///< keeps the findings table current
+  std::unique_ptr<ChainLoop> chains;          ///< runs the chains while this server leads
 };
 
 /// Who called an API route.
@@ -195,6 +197,18 @@ Outcome agent_wait(Service&, Call&);
 Outcome agent_run_events(Service&, Call&);
 Outcome login(Service&, Call&);
 Outcome logout(Service&, Call&);
+Outcome apply_policies(Service&, Call&);
+Outcome list_policies(Service&, Call&);
+Outcome get_policy(Service&, Call&);
+Outcome delete_policy(Service&, Call&);
+Outcome chain_plan(Service&, Call&);
+Outcome start_chain_run(Service&, Call&);
+Outcome list_chain_runs(Service&, Call&);
+Outcome get_chain_run(Service&, Call&);
+Outcome approve_chain_stage(Service&, Call&);
+Outcome pause_chain_run(Service&, Call&);
+Outcome resume_chain_run(Service&, Call&);
+Outcome cancel_chain_run(Service&, Call&);
 
 /// The work a check-in answer carries: the host's next run (none when nothing is pending).
 [[nodiscard]] json pending_work(Service& svc, const Call& call);

@@ -45,6 +45,8 @@ OpenedStore opened(std::unique_ptr<Concrete> s, std::string description) {
   out.advisories = raw;
   out.findings = raw;
   out.runs = raw;
+  out.policies = raw;
+  out.chains = raw;
   out.fleet = std::unique_ptr<store::FleetStore>(std::move(s));
   out.check_ready = [raw] { return schema_current(*raw); };
   out.description = std::move(description);
@@ -68,6 +70,11 @@ Result<OpenedStore> open_store(std::string_view database) {
   auto s = store::SqliteStore::open(std::filesystem::path(std::string(database)));
   if (!s) return Unexpected(s.error());
   return opened(std::move(*s), "sqlite:" + std::string(database));
+}
+
+Result<std::unique_ptr<store::Leadership>> open_leadership(std::string_view database) {
+  if (is_postgres_url(database)) return store::PostgresStore::open_leadership(database);
+  return store::SqliteStore::open_leadership(std::filesystem::path(std::string(database)));
 }
 
 StorePool::StorePool(std::string database, std::size_t size, OpenedStore first)

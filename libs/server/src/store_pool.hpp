@@ -37,6 +37,9 @@ class StorePool {
     [[nodiscard]] store::AdvisoryStore& advisories() const { return *store_->advisories; }
     [[nodiscard]] store::FindingStore& findings() const { return *store_->findings; }
     [[nodiscard]] store::RunStore& runs() const { return *store_->runs; }
+    [[nodiscard]] store::PolicyStore& policies() const { return *store_->policies; }
+    [[nodiscard]] store::ChainStore& chains() const { return *store_->chains; }
+    [[nodiscard]] OpenedStore& opened() const { return *store_; }
     [[nodiscard]] Result<void> check_ready() const { return store_->check_ready(); }
 
    private:

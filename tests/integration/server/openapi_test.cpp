@@ -452,6 +452,114 @@ class OpenApiAnswers : public ::testing::Test {
     return t.doc.value("token", "");
   }
 
+  /// Policy documents and a chain run through every route of docs/api.md, "Policies and
+  /// chains": the agent's host (tier=web, an approvable openssl update) is the chain's one host.
+  void policies_and_chains(const std::string& viewer, const std::string& op) {
+    const std::string approver = user_token("alma", "approver");
+    const json files = {
+        {"files",
+         {{{"name", "baselines.yaml"},
+           {"source",
+            "apiVersion: patchflow/v1\nkind: Baseline\nmetadata: {name: sec-high}\n"
+            "spec: {classifications: [security], min_severity: high}\n---\n"
+            "apiVersion: patchflow/v1\nkind: Window\nmetadata: {name: spare}\n"
+            "spec: {schedule: \"daily 22:00\", duration: 6h, timezone: UTC}\n"}},
+          {{"name", "web.yaml"},
+           {"source",
+            "apiVersion: patchflow/v1\nkind: Chain\nmetadata: {name: web-chain}\nspec:\n"
+            "  patches: {baseline: sec-high}\n  stages:\n    - name: web\n"
+            "      targets: {selector: \"tier=web\"}\n      approval: {required: true}\n"
+            "      post:\n        - {name: web-healthy, run: \"true\"}\n"}}}}};
+    json dry = files;
+    dry["dry_run"] = true;
+    auto tried = api("POST", "/api/v1/policies", "/api/v1/policies", 200, dry, op);
+    EXPECT_EQ(tried.doc["documents"].size(), 3U) << tried.body;
+    auto applied = api("POST", "/api/v1/policies", "/api/v1/policies", 200, files, op);
+    ASSERT_EQ(applied.doc["documents"].size(), 3U) << applied.body;
+    EXPECT_EQ(applied.doc["documents"][0].value("outcome", ""), "created");
+    api("POST", "/api/v1/policies", "/api/v1/policies", 400,
+        {{"files", {{{"name", "bad.yaml"}, {"source", "kind: [unclosed"}}}}}, op,
+        "files[0].source", Request::unchecked);
+    api("POST", "/api/v1/policies", "/api/v1/policies", 400,
+        {{"files", json::array()}, {"dryrun", true}}, op, "dryrun", Request::invalid);
+    api("GET", "/api/v1/policies", "/api/v1/policies", 200, nullptr, viewer);
+    auto chains = api("GET", "/api/v1/policies", "/api/v1/policies?kind=chains", 200, nullptr,
+                      viewer);
+    EXPECT_EQ(chains.doc["policies"].size(), 1U) << chains.body;
+    api("GET", "/api/v1/policies", "/api/v1/policies?kind=widgets", 400, nullptr, viewer, "kind",
+        Request::unchecked);
+    api("GET", "/api/v1/policies/{kind}/{name}", "/api/v1/policies/chain/web-chain", 200,
+        nullptr, viewer);
+    api("GET", "/api/v1/policies/{kind}/{name}", "/api/v1/policies/chain/nowhere", 404, nullptr,
+        viewer, "name");
+    api("GET", "/api/v1/policies/{kind}/{name}", "/api/v1/policies/widget/x", 400, nullptr,
+        viewer, "kind");
+    api("DELETE", "/api/v1/policies/{kind}/{name}", "/api/v1/policies/baseline/sec-high", 409,
+        nullptr, op, "name");
+    api("DELETE", "/api/v1/policies/{kind}/{name}", "/api/v1/policies/window/spare", 200,
+        nullptr, op);
+    api("DELETE", "/api/v1/policies/{kind}/{name}", "/api/v1/policies/window/spare", 404,
+        nullptr, op, "name");
+
+    const std::string plan_of = "/api/v1/chains/web-chain/plan";
+    auto plan = api("GET", "/api/v1/chains/{name}/plan", plan_of, 200, nullptr, viewer);
+    ASSERT_EQ(plan.doc["stages"].size(), 1U) << plan.body;
+    EXPECT_EQ(plan.doc["stages"][0]["hosts"].size(), 1U) << plan.body;
+    api("GET", "/api/v1/chains/{name}/plan", plan_of + "?emergency=true", 409, nullptr, viewer);
+    api("GET", "/api/v1/chains/{name}/plan", "/api/v1/chains/nowhere/plan", 404, nullptr, viewer,
+        "name");
+    const std::string runs_of = "/api/v1/chains/web-chain/runs";
+    api("POST", "/api/v1/chains/{name}/runs", runs_of, 400, {{"emergency", true}}, op,
+        "justification", Request::unchecked);
+    api("POST", "/api/v1/chains/{name}/runs", runs_of, 409,
+        {{"emergency", true}, {"justification", "test"}}, op, "emergency");
+    api("POST", "/api/v1/chains/{name}/runs", "/api/v1/chains/nowhere/runs", 404,
+        json::object(), op, "name");
+    auto started = api("POST", "/api/v1/chains/{name}/runs", runs_of, 201, json::object(), op);
+    ASSERT_EQ(started.status, 201) << started.body;
+    const std::string run = "/api/v1/chain-runs/" + started.doc.value("id", "");
+    api("GET", "/api/v1/chain-runs", "/api/v1/chain-runs?active=true", 200, nullptr, viewer);
+
+    // The orchestrator's tick: the stage waits for approval, then (approved) its host works.
+    const auto stage_is = [](const std::string& field, const std::string& value) {
+      return [field, value](const Answer& a) {
+        return a.status == 200 && !a.doc["stages"].empty() &&
+               a.doc["stages"][0].value(field, "") == value;
+      };
+    };
+    ASSERT_TRUE(stage_is("status", "waiting_approval")(poll(run, stage_is("status", "waiting_approval"))));
+    api("GET", "/api/v1/chain-runs/{id}", run, 200, nullptr, viewer);
+    api("POST", "/api/v1/chain-runs/{id}/approve", run + "/approve", 403, {{"stage", "web"}}, op);
+    api("POST", "/api/v1/chain-runs/{id}/approve", run + "/approve", 400, {{"stage", 7}}, approver,
+        "stage", Request::invalid);
+    api("POST", "/api/v1/chain-runs/{id}/approve", run + "/approve", 202, {{"stage", "web"}},
+        approver);
+    ASSERT_TRUE(stage_is("approved_by", "alma")(poll(run, stage_is("approved_by", "alma"))));
+    const auto dispatched = [](const Answer& a) {
+      return a.status == 200 && !a.doc["stages"].empty() &&
+             !a.doc["stages"][0]["hosts"].empty() &&
+             a.doc["stages"][0]["hosts"][0]["job_run_id"].is_string();
+    };
+    EXPECT_TRUE(dispatched(poll(run, dispatched)));
+    auto detail = api("GET", "/api/v1/chain-runs/{id}", run + "?log_after=0", 200, nullptr, viewer);
+    EXPECT_FALSE(detail.doc["log"].empty()) << detail.body;
+    api("POST", "/api/v1/chain-runs/{id}/pause", run + "/pause", 202,
+        {{"reason", "incident 4711"}}, op);
+    api("POST", "/api/v1/chain-runs/{id}/resume", run + "/resume", 202, json::object(), op);
+    api("POST", "/api/v1/chain-runs/{id}/cancel", run + "/cancel", 202, {{"reason", "done"}}, op);
+    const auto ended = [](const Answer& a) { return a.status == 200 && !a.doc.value("active", true); };
+    ASSERT_TRUE(ended(poll(run, ended))) << "the cancel was not consumed";
+    api("GET", "/api/v1/chain-runs/{id}", run, 200, nullptr, viewer);
+    api("POST", "/api/v1/chain-runs/{id}/approve", run + "/approve", 409, {{"stage", "web"}},
+        approver, "id");
+    api("POST", "/api/v1/chain-runs/{id}/cancel", "/api/v1/chain-runs/c_0000000000000000/cancel",
+        404, json::object(), op, "id");
+    api("GET", "/api/v1/chain-runs/{id}", "/api/v1/chain-runs/c_0000000000000000", 404, nullptr,
+        viewer, "id");
+    api("GET", "/api/v1/chain-runs/{id}", run + "?log_after=-1", 400, nullptr, viewer,
+        "log_after", Request::invalid);
+  }
+
   TempDir tmp_;
   Harness h_{tmp_.path(), [](pf::server::Config& c) {
                c.max_body_bytes = 256 * 1024;
@@ -746,6 +854,9 @@ TEST_F(OpenApiAnswers, EveryRouteAnswersAsDocumented) {
     const auto p = doc_.check_response("POST", "/api/v1/users", a.status, a.content_type, a.body);
     EXPECT_TRUE(p.empty()) << lines(p);
   }
+
+  // Policy as code and chain runs.
+  policies_and_chains(viewer, op);
 
   // Every route of the table answered with a success checked against the document at least
   // once: a new route needs a call in this test.

@@ -53,6 +53,18 @@ const std::set<std::tuple<std::string, std::string, std::string>> kExpected = {
     {"PUT", "/api/v1/users/{name}", "admin"},
     {"GET", "/api/v1/audit", "viewer"},
     {"POST", "/api/v1/audit/verify", "admin"},
+    {"POST", "/api/v1/policies", "operator"},
+    {"GET", "/api/v1/policies", "viewer"},
+    {"GET", "/api/v1/policies/{kind}/{name}", "viewer"},
+    {"DELETE", "/api/v1/policies/{kind}/{name}", "operator"},
+    {"GET", "/api/v1/chains/{name}/plan", "viewer"},
+    {"POST", "/api/v1/chains/{name}/runs", "operator"},
+    {"GET", "/api/v1/chain-runs", "viewer"},
+    {"GET", "/api/v1/chain-runs/{id}", "viewer"},
+    {"POST", "/api/v1/chain-runs/{id}/approve", "approver"},
+    {"POST", "/api/v1/chain-runs/{id}/pause", "operator"},
+    {"POST", "/api/v1/chain-runs/{id}/resume", "operator"},
+    {"POST", "/api/v1/chain-runs/{id}/cancel", "operator"},
 };
 
 // What each role may do, written out (not derived from pf::auth::allows).
@@ -67,6 +79,7 @@ std::string fill(std::string pattern) {
   // Path parameters that name nothing: an allowed call gets 404, never 401/403.
   for (const auto& [param, value] : {std::pair{"{id}", "h_0000000000000000"},
                                      std::pair{"{token_id}", "pfa_AAAAAAAA"},
+                                     std::pair{"{kind}", "chain"},
                                      std::pair{"{name}", "nobody"}}) {
     const auto at = pattern.find(param);
     if (at != std::string::npos) pattern.replace(at, std::string(param).size(), value);

@@ -44,6 +44,8 @@ struct Config {
   int long_poll_slots{0};
   std::chrono::seconds findings_interval{10};   ///< how often stale findings are looked for
   std::chrono::seconds work_ttl{86400};         ///< default validity of a signed work item
+  std::chrono::seconds chain_interval{2};       ///< between two ticks of the chain orchestrator
+  std::string clock_file;  ///< lab/tests: seconds added to the orchestrator's clock ("" none)
 
   /// "host:port" as written in the config ("[::1]:8443" for IPv6).
   [[nodiscard]] std::string listen() const;

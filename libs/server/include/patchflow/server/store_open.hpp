@@ -10,8 +10,10 @@
 
 #include "patchflow/common/error.hpp"
 #include "patchflow/store/advisory_store.hpp"
+#include "patchflow/store/chain_store.hpp"
 #include "patchflow/store/finding_store.hpp"
 #include "patchflow/store/fleet_store.hpp"
+#include "patchflow/store/policy_store.hpp"
 #include "patchflow/store/run_store.hpp"
 
 namespace pf::server {
@@ -22,6 +24,8 @@ struct OpenedStore {
   store::AdvisoryStore* advisories{nullptr};
   store::FindingStore* findings{nullptr};
   store::RunStore* runs{nullptr};
+  store::PolicyStore* policies{nullptr};
+  store::ChainStore* chains{nullptr};
   /// Succeeds when the database answers and its schema is the one this build knows.
   std::function<Result<void>()> check_ready;
   /// "sqlite:/path" or "postgresql://host:port/db" (no password), for logs.
@@ -34,5 +38,9 @@ struct OpenedStore {
 /// Opens one connection (one store object, for one thread at a time) and brings the schema up
 /// to date. A SQLite file is created when absent (its directory must exist).
 [[nodiscard]] Result<OpenedStore> open_store(std::string_view database);
+
+/// The chain orchestrator's leadership among the servers sharing `database` (a PostgreSQL
+/// advisory lock, or a lock file beside a SQLite file).
+[[nodiscard]] Result<std::unique_ptr<store::Leadership>> open_leadership(std::string_view database);
 
 }  // namespace pf::server
