@@ -74,6 +74,12 @@ std::string kind_name(std::string text) {
   return "";
 }
 
+int bad_kind(const std::string& given) {
+  return report_client_error({Errc::invalid_input,
+                              "expected baseline, group, window or chain, got '" + given + "'",
+                              "KIND"});
+}
+
 // The files of -f: a file, or the *.yaml / *.yml files of a directory in name order.
 Result<std::vector<fs::path>> policy_files(const std::vector<std::string>& given) {
   std::vector<fs::path> out;
@@ -148,11 +154,7 @@ int apply(const ApplyOptions& opt) {
 
 int get(const GetOptions& opt) {
   const std::string kind = kind_name(opt.kind);
-  if (kind.empty()) {
-    return report_client_error({Errc::invalid_input,
-                                "expected baseline, group, window or chain, got '" + opt.kind + "'",
-                                "KIND"});
-  }
+  if (kind.empty()) return bad_kind(opt.kind);
   auto client = ApiClient::connect(opt.client);
   if (!client) return report_client_error(client.error());
   if (opt.name.empty()) {
@@ -179,11 +181,7 @@ int get(const GetOptions& opt) {
 
 int del(const GetOptions& opt) {
   const std::string kind = kind_name(opt.kind);
-  if (kind.empty()) {
-    return report_client_error({Errc::invalid_input,
-                                "expected baseline, group, window or chain, got '" + opt.kind + "'",
-                                "KIND"});
-  }
+  if (kind.empty()) return bad_kind(opt.kind);
   auto client = ApiClient::connect(opt.client);
   if (!client) return report_client_error(client.error());
   auto r = call(*client, "DELETE",

@@ -253,6 +253,18 @@ Outcome delete_policy(Service& svc, Call& call) {
 
 // Chains.
 
+namespace {
+
+// A chain that cannot be resolved: 404 when it does not exist, 409 when the stored documents
+// do not make a plan (or the run is not allowed), else the store's error.
+tl::unexpected<ApiError> resolve_failed(Service& svc, const Call& call, const Error& e) {
+  if (e.code == Errc::not_found) return fail(404, "not_found", e.message, "name");
+  if (e.code == Errc::invalid_input) return fail(409, "conflict", e.message, e.where);
+  return from_error(svc, call, e);
+}
+
+}  // namespace
+
 Outcome chain_plan(Service& svc, Call& call) {
   auto emergency = call.query_value("emergency");
   const bool is_emergency = emergency && (*emergency == "true" || *emergency == "1");
@@ -261,15 +273,7 @@ Outcome chain_plan(Service& svc, Call& call) {
   const auto now = svc.chains ? svc.chains->now() : at(call.now);
   auto resolved = resolve_chain(lease->opened(), call.param("name"), is_emergency,
                                 is_emergency ? "plan" : "", now);
-  if (!resolved) {
-    if (resolved.error().code == Errc::not_found) {
-      return fail(404, "not_found", resolved.error().message, "name");
-    }
-    if (resolved.error().code == Errc::invalid_input) {
-      return fail(409, "conflict", resolved.error().message, resolved.error().where);
-    }
-    return from_error(svc, call, resolved.error());
-  }
+  if (!resolved) return resolve_failed(svc, call, resolved.error());
   Reply r;
   r.body = plan_document(*resolved, now);
   return r;
@@ -293,15 +297,7 @@ Outcome start_chain_run(Service& svc, Call& call) {
   if (!lease) return from_error(svc, call, lease.error());
   const auto now = svc.chains ? svc.chains->now() : at(call.now);
   auto resolved = resolve_chain(lease->opened(), call.param("name"), is_emergency, why, now);
-  if (!resolved) {
-    if (resolved.error().code == Errc::not_found) {
-      return fail(404, "not_found", resolved.error().message, "name");
-    }
-    if (resolved.error().code == Errc::invalid_input) {
-      return fail(409, "conflict", resolved.error().message, resolved.error().where);
-    }
-    return from_error(svc, call, resolved.error());
-  }
+  if (!resolved) return resolve_failed(svc, call, resolved.error());
   auto suffix = random_hex(8);
   if (!suffix) return from_error(svc, call, suffix.error());
   RunRecord record;

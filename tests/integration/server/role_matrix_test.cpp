@@ -187,8 +187,14 @@ TEST(ServerRoleMatrix, EveryRouteWithEveryRole) {
   }
   EXPECT_EQ(calls, static_cast<int>(pf::server::route_table().size()) * 5);
   // A token that is not one, and one that was revoked, are 401 everywhere a token is needed.
-  // (u-viewer's first token: the one in `tokens`; the logout walk made and ended a second.)
-  auto revoke_id = h.api("GET", "/api/v1/api-tokens?user=u-viewer").doc["api_tokens"][0]["token_id"];
+  // (u-viewer's token that is not revoked: the one in `tokens`; the logout walk made and ended
+  // a second, maybe in the same second, so the listing's order does not tell them apart.)
+  nlohmann::json revoke_id;
+  const auto listed = h.api("GET", "/api/v1/api-tokens?user=u-viewer");
+  for (const auto& t : listed.doc["api_tokens"]) {
+    if (t["revoked_at"].is_null()) revoke_id = t["token_id"];
+  }
+  ASSERT_TRUE(revoke_id.is_string()) << "u-viewer has no live token";
   ASSERT_EQ(h.api("DELETE", "/api/v1/api-tokens/" + revoke_id.get<std::string>()).status, 200);
   for (const auto& r : pf::server::route_table()) {
     if (r.access != Access::api) continue;
