@@ -460,7 +460,7 @@ class LabUp {
     std::string id;
     std::getline(in, id);
     if (id.size() == 36) return id;
-    char buf[40];
+    char buf[48];  // 36 for a salt below 2^48, room for any size_t
     std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012zx", salt + 1);
     return buf;
   }
